@@ -1,0 +1,54 @@
+/**
+ * The governance chain, written once, outermost first. Every service, on every
+ * protocol, runs its calls through exactly this order (DESIGN.md, "One delegation,
+ * hop by hop"):
+ *
+ *   0 error boundary      only ConnectError leaves
+ *   1 authenticate        verified token -> caller identity
+ *   2 trace               continue or start the W3C trace
+ *   3 validate            proto rules + intent JSON Schema
+ *   4 chain               depth, budget, caller, cycle
+ *   5 policy              the policy slot (OPA); a no-policy step until configured
+ *   6 idempotency         one execution per task id
+ */
+import type { MeshInterceptor } from "../call.js";
+import type { TokenVerifier } from "../auth/tokens.js";
+import type { ChainLimits } from "../chain/chain-limits.js";
+import type { Logger } from "../logger.js";
+import type { TaskStore } from "../tasks/task-store.js";
+import { createAuthInterceptor } from "./authenticate.js";
+import { createChainInterceptor } from "./chain.js";
+import { createErrorBoundaryInterceptor } from "./error-boundary.js";
+import { createIdempotencyInterceptor } from "./idempotency.js";
+import { createNoPolicyInterceptor } from "./policy-slot.js";
+import { createTraceInterceptor } from "./trace.js";
+import { createValidationInterceptor } from "./validate-request.js";
+import type { ValidatorTable } from "./validate-request.js";
+
+/** What the chain needs. */
+export interface GovernanceOptions {
+  readonly logger: Logger;
+  readonly verifier: TokenVerifier;
+  readonly validators: ValidatorTable;
+  readonly chainLimits: ChainLimits;
+  /** Name of the agent (or gateway) the chain guards. */
+  readonly agent: string;
+  /** True for an agent (checks cycles back to itself); false for the gateway, which checks the resolved target. */
+  readonly checkSelfCycle: boolean;
+  /** The policy step; the no-policy step when unset. */
+  readonly policy?: MeshInterceptor;
+  readonly tasks: TaskStore;
+}
+
+/** Returns the interceptors of the governance chain in order, outermost first. */
+export function createGovernanceChain(o: GovernanceOptions): MeshInterceptor[] {
+  return [
+    createErrorBoundaryInterceptor(o.logger),
+    createAuthInterceptor(o.verifier),
+    createTraceInterceptor(),
+    createValidationInterceptor(o.validators),
+    createChainInterceptor(o.checkSelfCycle ? { limits: o.chainLimits, agentName: o.agent } : { limits: o.chainLimits }),
+    o.policy ?? createNoPolicyInterceptor(),
+    createIdempotencyInterceptor(o.tasks, o.agent),
+  ];
+}

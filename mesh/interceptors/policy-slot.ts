@@ -1,0 +1,24 @@
+/**
+ * Step 5: policy. This is the place in the chain where the OPA policy step goes;
+ * until a policy engine is configured, `createNoPolicyInterceptor` fills it and
+ * records on every result that no policy was evaluated.
+ */
+import { create } from "@bufbuild/protobuf";
+import { PolicyDecisionSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import type { MeshInterceptor } from "../call.js";
+import { decisionKey } from "../context-keys.js";
+
+const noPolicyDecision = create(PolicyDecisionSchema, {
+  allow: true,
+  reasons: [{ code: "no_policy", message: "no policy engine is configured on this service; the call was admitted by authentication, validation and chain limits only" }],
+  requiresApproval: false,
+  revision: "",
+});
+
+/** Fills the policy slot when no policy engine is configured: admits, and says so on the decision. */
+export function createNoPolicyInterceptor(): MeshInterceptor {
+  return (next) => (call) => {
+    call.values.set(decisionKey, noPolicyDecision);
+    return next(call);
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Starts a mesh service: gRPC (grpc-js) on one port with `grpc.health.v1.Health`
+ * and server reflection, Connect and gRPC-Web (connect-node, HTTP/1.1) on a second
+ * port. See docs/decisions/0001-serving-stack.md for why two servers.
+ */
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { HealthImplementation } from "grpc-health-check";
+import { ReflectionService } from "@grpc/reflection";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
+import type { Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import type { BoundService } from "../call.js";
+import type { Logger } from "../logger.js";
+import { addGrpcService } from "./grpc-adapter.js";
+import { connectRoutes } from "./connect-adapter.js";
+
+/** Directory of the .proto sources, served by reflection. */
+export const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
+
+/** The contract files reflection describes. */
+export const protoFiles = ["agentmesh/v1/delegation.proto", "agentmesh/v1/registry.proto", "agentmesh/v1/task.proto"];
+
+/** Options of `serve`. */
+export interface ServeOptions {
+  readonly services: readonly BoundService[];
+  /** host:port for gRPC; port 0 picks a free port. */
+  readonly grpcAddress: string;
+  /** host:port for Connect and gRPC-Web; undefined serves no Connect port. */
+  readonly connectAddress: string | undefined;
+  /** Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED. */
+  readonly maxMessageBytes: number;
+  readonly logger: Logger;
+}
+
+/** A running service. */
+export interface RunningServer {
+  readonly grpcPort: number;
+  /** 0 when no Connect port is served. */
+  readonly connectPort: number;
+  /**
+   * Stops taking new calls (health turns NOT_SERVING, listeners close), lets
+   * in-flight calls finish for up to `graceMs`, then cuts what is left.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** Starts the servers; resolves once both listen. */
+export async function serve(o: ServeOptions): Promise<RunningServer> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": o.maxMessageBytes,
+    "grpc.max_send_message_length": 4 * o.maxMessageBytes,
+  });
+  for (const s of o.services) addGrpcService(server, s);
+  const health = new HealthImplementation(Object.fromEntries([["", "SERVING"], ...o.services.map((s) => [s.service.typeName, "SERVING"])]));
+  health.addToServer(server);
+  const reflection = new ReflectionService(protoLoader.loadSync(protoFiles, { includeDirs: [protoRoot] }));
+  reflection.addToServer(server);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(o.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+
+  let http: HttpServer | undefined;
+  const sockets = new Set<Socket>();
+  let connectPort = 0;
+  if (o.connectAddress !== undefined) {
+    const handler = connectNodeAdapter({ routes: connectRoutes(o.services), connect: true, grpcWeb: true, grpc: false, readMaxBytes: o.maxMessageBytes });
+    http = createServer(handler);
+    http.on("connection", (s) => {
+      sockets.add(s);
+      s.once("close", () => sockets.delete(s));
+    });
+    const { host, port } = splitAddress(o.connectAddress);
+    connectPort = await new Promise<number>((resolve, reject) => {
+      http!.once("error", reject);
+      http!.listen(port, host, () => resolve((http!.address() as { port: number }).port));
+    });
+  }
+  o.logger.info("serving", { grpc: grpcPort, connect: connectPort });
+
+  return {
+    grpcPort,
+    connectPort,
+    async shutdown(graceMs) {
+      health.setStatus("", "NOT_SERVING");
+      for (const s of o.services) health.setStatus(s.service.typeName, "NOT_SERVING");
+      const grpcDone = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      const httpDone = http === undefined ? Promise.resolve() : new Promise<void>((resolve) => http!.close(() => resolve()));
+      http?.closeIdleConnections();
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      await Promise.all([grpcDone, httpDone]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Splits "host:port" (IPv6 hosts in brackets). */
+export function splitAddress(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
+  if (m === null) throw new Error(`not a host:port address: ${address}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}

@@ -1,0 +1,117 @@
+/**
+ * `DelegationService` on top of a task store, shared by every agent and the
+ * gateway: they differ only in how they execute a task (run an intent handler, or
+ * forward to a worker).
+ */
+import { Code } from "@connectrpc/connect";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { DelegationMode, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Result, TaskEvent } from "../../gen/agentmesh/v1/task_pb.js";
+import type { DelegateRequest, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { TaskEventSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import type { MeshCall, MeshServiceImpl } from "../call.js";
+import { callerKey, taskSignalKey } from "../context-keys.js";
+import { meshError } from "../errors.js";
+import type { Identity } from "../auth/identity.js";
+import { isTerminal, stateName } from "./task-states.js";
+import type { TaskRecord, TaskStore } from "./task-store.js";
+import { withState } from "./result-builder.js";
+
+/**
+ * Executes an admitted task and resolves to its terminal result. It throws a
+ * `ConnectError` only for failures a retry of the same task id may fix (the
+ * claim is released); any other failure is a FAILED or REJECTED result.
+ */
+export type TaskExecutor = (req: DelegateRequest, call: MeshCall, started: Result, signal: AbortSignal) => Promise<Result>;
+
+/** Options of `createDelegationServiceImpl`. */
+export interface DelegationServiceOptions {
+  readonly store: TaskStore;
+  readonly execute: TaskExecutor;
+}
+
+/** Roles that may read and cancel tasks they did not delegate themselves. */
+const overseers: ReadonlySet<string> = new Set(["gateway", "auditor"]);
+
+/** Creates the service implementation. */
+export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshServiceImpl<typeof DelegationService> {
+  const { store } = o;
+  const owned = (taskId: string, call: MeshCall): TaskRecord => {
+    const rec = store.get(taskId);
+    if (rec === undefined) {
+      throw meshError(Code.NotFound, `no task with id ${taskId}`, { reason: "task_not_found", metadata: { task_id: taskId } });
+    }
+    assertMayRead(rec, call.values.get(callerKey)!);
+    return rec;
+  };
+  return {
+    async delegate(req, call) {
+      if (req.mode === DelegationMode.QUEUED) {
+        throw meshError(Code.Unimplemented, "queued mode is not available on this mesh yet: delegate with mode SYNC", { reason: "mode_unsupported" });
+      }
+      const taskSignal = call.values.get(taskSignalKey)!;
+      const started = withState(store.get(req.taskId)!.result, TaskState.WORKING);
+      store.update(req.taskId, started);
+      const signal = AbortSignal.any([call.signal, taskSignal]);
+      const result = await o.execute(req, call, started, signal);
+      return { result };
+    },
+    getResult(req, call) {
+      return Promise.resolve(owned(req.taskId, call).result);
+    },
+    async *watchResult(req, call) {
+      const rec = owned(req.taskId, call);
+      yield* followTask(store, rec, call.signal);
+    },
+    async cancel(req, call) {
+      owned(req.taskId, call);
+      return { result: await store.cancel(req.taskId, req.reason) };
+    },
+  };
+}
+
+function assertMayRead(rec: TaskRecord, caller: Identity): void {
+  if (rec.owner !== caller.subject && !overseers.has(caller.role)) {
+    throw meshError(Code.PermissionDenied, `task ${rec.taskId} was delegated by another caller`, { reason: "not_task_owner" });
+  }
+}
+
+/** Streams a task's snapshots as events, from its current state until a terminal one. */
+async function* followTask(store: TaskStore, rec: TaskRecord, signal: AbortSignal): AsyncGenerator<MessageInitShape<typeof TaskEventSchema>> {
+  const pending: Result[] = [];
+  let wake: (() => void) | undefined;
+  const stop = store.watch(rec.taskId, (r) => {
+    pending.push(r);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener("abort", onAbort);
+  try {
+    let last: Result = store.get(rec.taskId)?.result ?? rec.result;
+    yield event(last);
+    while (!isTerminal(last.state) && !signal.aborted) {
+      if (pending.length === 0) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const next = pending.shift()!;
+      if (next.state !== last.state) yield event(next);
+      last = next;
+    }
+  } finally {
+    stop();
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function event(result: Result): MessageInitShape<typeof TaskEventSchema> {
+  return {
+    taskId: result.taskId,
+    state: result.state,
+    time: result.updatedAt ?? timestampNow(),
+    message: result.error?.message ?? stateName(result.state),
+    result,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * Task records: the current result of every task a service has accepted, keyed by
+ * task id. The store is what makes `Delegate` idempotent (one execution per task
+ * id, also for concurrent duplicates), what `GetResult` reads and what
+ * `WatchResult` follows.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
+import { ResultSchema, TaskErrorSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
+import { meshError } from "../errors.js";
+import { isTerminal } from "./task-states.js";
+import type { TaskJournal } from "./task-journal.js";
+
+/** A task as the store keeps it. */
+export interface TaskRecord {
+  readonly taskId: string;
+  /** Digest of the request that created the task; a different request with the same id is a conflict. */
+  readonly fingerprint: string;
+  /** Subject of the caller that delegated the task. */
+  readonly owner: string;
+  /** Current result snapshot. */
+  result: Result;
+  /**
+   * True once the task's outcome is final for its id. A released execution (an
+   * error a retry may fix) is not settled: the next identical request runs again.
+   */
+  settled: boolean;
+}
+
+/** Outcome of `begin`. */
+export type BeginOutcome =
+  /** The caller owns the execution: run it, then `finish` or `release`. */
+  | { readonly kind: "started"; readonly signal: AbortSignal }
+  /** An identical request is executing: wait for its result. */
+  | { readonly kind: "joined"; readonly done: Promise<Result> }
+  /** The task already ended: this is its result. */
+  | { readonly kind: "finished"; readonly result: Result };
+
+/** Receives every new snapshot of one task. */
+export type TaskListener = (result: Result) => void;
+
+/** The task store; see `createTaskStore`. */
+export interface TaskStore {
+  /** The record of a task, or undefined. */
+  get(taskId: string): TaskRecord | undefined;
+  /**
+   * Claims the execution of a task. Throws ALREADY_EXISTS (`task_id_conflict`)
+   * when the id was used for a different request.
+   */
+  begin(record: { taskId: string; fingerprint: string; owner: string; initial: Result }): BeginOutcome;
+  /** Records a non-terminal state change of a running task. */
+  update(taskId: string, result: Result): void;
+  /** Records the terminal result of a running task and wakes everyone waiting for it. */
+  finish(taskId: string, result: Result): Promise<void>;
+  /**
+   * Ends an execution that failed in a way a retry may fix: the failure is
+   * visible to `GetResult`, and the next `begin` with the same request runs again.
+   */
+  release(taskId: string, result: Result): void;
+  /** Cancels a task that has not ended; returns its result after the cancellation. */
+  cancel(taskId: string, reason: string): Promise<Result>;
+  /** Follows a task's snapshots; returns the function that stops following. */
+  watch(taskId: string, listener: TaskListener): () => void;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  readonly done: Promise<Result>;
+  readonly resolve: (r: Result) => void;
+}
+
+/**
+ * Creates a store. With a journal, terminal results survive a restart: the journal
+ * is replayed into the store at creation, and a task that was running when the
+ * process stopped is left as a retryable failure, so a retry runs it again.
+ */
+export function createTaskStore(journal?: TaskJournal): TaskStore {
+  const records = new Map<string, TaskRecord>();
+  const running = new Map<string, Running>();
+  const listeners = new Map<string, Set<TaskListener>>();
+
+  for (const rec of journal?.replay() ?? []) {
+    if (!isTerminal(rec.result.state)) {
+      rec.result = interrupted(rec.result);
+    }
+    records.set(rec.taskId, { ...rec, settled: isTerminal(rec.result.state) && !canRerun(rec.result) });
+  }
+
+  const publish = (rec: TaskRecord) => {
+    for (const l of listeners.get(rec.taskId) ?? []) l(rec.result);
+  };
+  const settle = (taskId: string, result: Result) => {
+    const run = running.get(taskId);
+    running.delete(taskId);
+    run?.resolve(result);
+  };
+
+  return {
+    get: (taskId) => records.get(taskId),
+    begin({ taskId, fingerprint, owner, initial }) {
+      const existing = records.get(taskId);
+      if (existing !== undefined) {
+        if (existing.fingerprint !== fingerprint) {
+          throw meshError(Code.AlreadyExists, `task id ${taskId} was already used for a different request; choose a new task id`, {
+            reason: "task_id_conflict",
+            metadata: { task_id: taskId },
+          });
+        }
+        const run = running.get(taskId);
+        if (run !== undefined) return { kind: "joined", done: run.done };
+        if (existing.settled) return { kind: "finished", result: existing.result };
+      }
+      let resolve!: (r: Result) => void;
+      const done = new Promise<Result>((r) => (resolve = r));
+      const controller = new AbortController();
+      running.set(taskId, { controller, done, resolve });
+      const rec: TaskRecord = { taskId, fingerprint, owner, result: initial, settled: false };
+      records.set(taskId, rec);
+      // Recording the start is best effort: a start lost in a crash replays as no
+      // record at all, which a retry treats the same as an interrupted run.
+      journal?.append(rec).catch((err: unknown) => console.error(`task journal: ${String(err)}`));
+      publish(rec);
+      return { kind: "started", signal: controller.signal };
+    },
+    update(taskId, result) {
+      const rec = records.get(taskId);
+      if (rec === undefined || isTerminal(rec.result.state)) return;
+      rec.result = result;
+      publish(rec);
+    },
+    async finish(taskId, result) {
+      const rec = records.get(taskId);
+      if (rec === undefined) return;
+      if (!isTerminal(rec.result.state)) {
+        rec.result = result;
+        rec.settled = !canRerun(result);
+        await journal?.append(rec);
+        publish(rec);
+      }
+      settle(taskId, rec.result);
+    },
+    release(taskId, result) {
+      const rec = records.get(taskId);
+      if (rec !== undefined && !isTerminal(rec.result.state)) {
+        rec.result = result;
+        rec.settled = false;
+        publish(rec);
+      }
+      settle(taskId, result);
+    },
+    async cancel(taskId, reason) {
+      const rec = records.get(taskId);
+      if (rec === undefined) {
+        throw meshError(Code.NotFound, `no task with id ${taskId}`, { reason: "task_not_found" });
+      }
+      if (isTerminal(rec.result.state)) return rec.result;
+      rec.result = create(ResultSchema, {
+        ...rec.result,
+        state: TaskState.CANCELED,
+        error: create(TaskErrorSchema, { code: "canceled", message: reason === "" ? "canceled by the delegator" : reason, retryable: false, reason: "canceled" }),
+        updatedAt: timestampNow(),
+      });
+      rec.settled = true;
+      await journal?.append(rec);
+      publish(rec);
+      const run = running.get(taskId);
+      run?.controller.abort(meshError(Code.Canceled, "task canceled", { reason: "canceled" }));
+      settle(taskId, rec.result);
+      return rec.result;
+    },
+    watch(taskId, listener) {
+      let set = listeners.get(taskId);
+      if (set === undefined) listeners.set(taskId, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(taskId);
+      };
+    },
+  };
+}
+
+/** A task that failed with a retryable error may run again under the same id. */
+function canRerun(result: Result): boolean {
+  return result.state === TaskState.FAILED && result.error?.retryable === true;
+}
+
+function interrupted(result: Result): Result {
+  return create(ResultSchema, {
+    ...result,
+    state: TaskState.FAILED,
+    error: create(TaskErrorSchema, { code: "unavailable", message: "the service stopped while the task was running; retry with the same task id", retryable: true, reason: "interrupted" }),
+    updatedAt: timestampNow(),
+  });
+}
