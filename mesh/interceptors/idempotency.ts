@@ -16,6 +16,7 @@ import { callerKey, taskSignalKey } from "../context-keys.js";
 import { taskErrorOf, toConnectError } from "../errors.js";
 import type { TaskStore } from "../tasks/task-store.js";
 import { initialResult } from "../tasks/result-builder.js";
+import { isTerminal } from "../tasks/task-states.js";
 
 /** Creates the idempotency step over `store`; it acts on `Delegate` only. */
 export function createIdempotencyInterceptor(store: TaskStore, agent: string): MeshInterceptor {
@@ -37,6 +38,11 @@ export function createIdempotencyInterceptor(store: TaskStore, agent: string): M
     } catch (err) {
       const ce = toConnectError(err);
       const snapshot = store.get(req.taskId)!.result;
+      if (isTerminal(snapshot.state)) {
+        // Canceled while running: the cancellation is the task's outcome.
+        await store.finish(req.taskId, snapshot);
+        return { result: snapshot };
+      }
       store.release(req.taskId, create(ResultSchema, { ...snapshot, state: TaskState.FAILED, error: taskErrorOf(ce), updatedAt: timestampNow() }));
       throw ce;
     }

@@ -53,6 +53,14 @@ export function delegateRequestViolations(req: DelegateRequest): SchemaViolation
   return out;
 }
 
+/** The earlier of the RPC deadline and the request's own deadline, in epoch ms; undefined when neither is set. */
+export function effectiveDeadlineMs(rpcDeadline: number | undefined, req: DelegateRequest): number | undefined {
+  const own = constraintDeadlineMs(req);
+  if (rpcDeadline === undefined) return own;
+  if (own === undefined) return rpcDeadline;
+  return Math.min(rpcDeadline, own);
+}
+
 /** The request's own deadline in epoch ms, or undefined. */
 export function constraintDeadlineMs(req: DelegateRequest): number | undefined {
   const d = req.constraints?.deadline;

@@ -1,0 +1,109 @@
+/**
+ * Executes a task on an agent: runs the intent's handler with its task context,
+ * checks the outputs against the intent's output schema, and builds the result
+ * with its own and rolled-up cost and its sub-tasks.
+ */
+import { Code } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { CostSchema, EvidenceSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Cost } from "../../gen/agentmesh/v1/task_pb.js";
+import { inputsKey } from "../context-keys.js";
+import { isRetryable, meshError, taskErrorOf, toConnectError } from "../errors.js";
+import type { TaskExecutor } from "../tasks/delegation-service.js";
+import { withState } from "../tasks/result-builder.js";
+import { describeViolations } from "../validation/json-schema.js";
+import type { SchemaValidator } from "../validation/json-schema.js";
+import { rollUp } from "./cost.js";
+import type { HandlerOutcome, IntentDefinition } from "./intent.js";
+import { createTaskContext } from "./task-context.js";
+import type { TaskContextDeps } from "./task-context.js";
+
+/** What the executor needs. */
+export interface IntentExecutorOptions extends TaskContextDeps {
+  readonly intents: ReadonlyMap<string, IntentDefinition<never, unknown>>;
+  readonly schemas: SchemaValidator;
+}
+
+/** Creates the executor of an agent's intents. */
+export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
+  return async (req, call, started, signal) => {
+    const intent = o.intents.get(req.intent)!;
+    assertToolsAllowed(intent, req.constraints?.allowedTools ?? []);
+    const { ctx, subtasks, childCosts } = createTaskContext(req, call, signal, o);
+    const t0 = performance.now();
+    const ownCost = (outcome?: HandlerOutcome<unknown>): Cost =>
+      create(CostSchema, {
+        inputTokens: BigInt(outcome?.inputTokens ?? 0),
+        outputTokens: BigInt(outcome?.outputTokens ?? 0),
+        moneyMicros: BigInt(outcome?.moneyMicros ?? 0),
+        toolCalls: BigInt(outcome?.toolCalls ?? 0),
+        wallTime: durationFromMs(Math.round(performance.now() - t0)),
+      });
+    try {
+      const outcome = await untilAborted(intent.handle(call.values.get(inputsKey) as never, ctx), signal);
+      const violations = o.schemas.validate(intent.outputSchema, outcome.outputs, "outputs");
+      if (violations.length > 0) {
+        throw meshError(Code.Internal, `${intent.name} produced outputs that break its output schema: ${describeViolations(violations)}`, {
+          reason: "output_schema_violation",
+          violations,
+        });
+      }
+      const own = ownCost(outcome);
+      return withState(started, TaskState.COMPLETED, {
+        outputs: outcome.outputs as never,
+        rationale: outcome.rationale,
+        evidence: outcome.evidence.map((e) => create(EvidenceSchema, e)),
+        confidence: outcome.confidence,
+        ownCost: own,
+        cost: rollUp(own, [childCosts()]),
+        subtasks,
+      });
+    } catch (err) {
+      const ce = toConnectError(signal.aborted ? signal.reason : err);
+      if (ce.code === Code.Internal) {
+        o.logger.error(`${req.intent} failed`, { task_id: req.taskId, error: ce.rawMessage, cause: String(ce.cause ?? "") });
+      }
+      if (isRetryable(ce.code) || ce.code === Code.Canceled) {
+        throw ce;
+      }
+      const own = ownCost();
+      return withState(started, ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, {
+        error: taskErrorOf(ce),
+        ownCost: own,
+        cost: rollUp(own, [childCosts()]),
+        subtasks,
+      });
+    }
+  };
+}
+
+function assertToolsAllowed(intent: IntentDefinition<never, unknown>, allowed: readonly string[]): void {
+  if (allowed.length === 0) return;
+  const missing = intent.tools.filter((t) => !allowed.includes(t));
+  if (missing.length > 0) {
+    throw meshError(Code.PermissionDenied, `${intent.name} needs tools that constraints.allowed_tools does not allow: ${missing.join(", ")}`, {
+      reason: "tool_not_allowed",
+      metadata: { tools: missing.join(",") },
+    });
+  }
+}
+
+/** Resolves like `work`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}

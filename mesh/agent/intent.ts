@@ -1,0 +1,84 @@
+/**
+ * What a service author writes: intents with their contracts and a handler. The
+ * mesh does everything else (authentication, validation, chain, policy,
+ * idempotency, cost roll-up, result building).
+ */
+import type { Constraints, ArtifactRef, Result } from "../../gen/agentmesh/v1/task_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { CriterionSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Identity } from "../auth/identity.js";
+import type { Logger } from "../logger.js";
+
+/** A tool an intent uses. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** Scopes a caller of the tool must hold. */
+  readonly scopes: readonly string[];
+}
+
+/** What a handler produced; the mesh turns it into a `Result`. */
+export interface HandlerOutcome<O> {
+  /** Must satisfy the intent's output schema, or the task fails. */
+  readonly outputs: O;
+  readonly rationale: string;
+  readonly evidence: readonly { kind: string; description: string; uri?: string; excerpt?: string }[];
+  /** 0..1, computed by the handler from its work. */
+  readonly confidence: number;
+  readonly toolCalls: number;
+  /** Model usage and money of the handler's own work; zero when no model was used. */
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly moneyMicros?: number;
+}
+
+/** A sub-delegation a handler asks for. */
+export interface SubDelegation {
+  /** Names the sub-task within its parent; the sub-task id is derived from it, so a retried parent reuses its children's ids and nothing runs twice. */
+  readonly key: string;
+  readonly intent: string;
+  readonly inputs: Record<string, unknown>;
+  readonly successCriteria?: { criteria?: MessageInitShape<typeof CriterionSchema>[]; minConfidence?: number };
+  readonly constraints?: Omit<MessageInitShape<typeof import("../../gen/agentmesh/v1/task_pb.js").ConstraintsSchema>, "$typeName">;
+}
+
+/** What a handler knows about the task it executes, and how it delegates onward. */
+export interface TaskContext {
+  readonly taskId: string;
+  readonly correlationId: string;
+  readonly intent: string;
+  /** Who delegated the task (verified). */
+  readonly caller: Identity;
+  /** Position on the delegation chain: 0 when delegated from outside the mesh. */
+  readonly depth: number;
+  /** Aborted on cancellation or deadline; pass it to anything slow. */
+  readonly signal: AbortSignal;
+  /** Epoch ms, or undefined. */
+  readonly deadline: number | undefined;
+  readonly constraints: Constraints | undefined;
+  readonly artifacts: readonly ArtifactRef[];
+  readonly logger: Logger;
+  /**
+   * Delegates a sub-task through the gateway, carrying the chain, budget left,
+   * deadline and trace. Resolves to the sub-task's result in any terminal state;
+   * throws a `ConnectError` when the delegation itself is refused or fails.
+   */
+  delegate(sub: SubDelegation): Promise<Result>;
+}
+
+/** One intent an agent offers. */
+export interface IntentDefinition<I = Record<string, unknown>, O = Record<string, unknown>> {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly outputSchema: Record<string, unknown>;
+  /** Names of the tools the handler uses (declared on the agent). */
+  readonly tools: readonly string[];
+  readonly requiredScopes: readonly string[];
+  handle(inputs: I, ctx: TaskContext): Promise<HandlerOutcome<O>>;
+}
+
+/** Identity function that keeps a handler's input and output types. */
+export function defineIntent<I, O>(intent: IntentDefinition<I, O>): IntentDefinition<I, O> {
+  return intent;
+}

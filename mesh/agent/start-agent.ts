@@ -1,0 +1,129 @@
+/**
+ * `startAgent`: the one call that turns a set of intent handlers into a governed
+ * agent service — gRPC, Connect and gRPC-Web, health and reflection, the
+ * governance chain, a durable task journal, registration with the gateway and
+ * graceful shutdown.
+ */
+import { join } from "node:path";
+import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { Protocol } from "../../gen/agentmesh/v1/registry_pb.js";
+import { createTokenSource, createTokenVerifier } from "../auth/tokens.js";
+import type { Role } from "../auth/identity.js";
+import { ensureDevKeys, loadSigningKey, loadVerificationKeys } from "../auth/keys.js";
+import { bindService } from "../call.js";
+import type { MeshInterceptor } from "../call.js";
+import { createGrpcClient } from "../client/grpc-client.js";
+import type { MeshConfig } from "../config.js";
+import { createGovernanceChain } from "../interceptors/governance-chain.js";
+import { createLogger } from "../logger.js";
+import type { Logger } from "../logger.js";
+import { serve } from "../server/serve.js";
+import { createDelegationServiceImpl } from "../tasks/delegation-service.js";
+import { createFileTaskJournal } from "../tasks/task-journal.js";
+import { createTaskStore } from "../tasks/task-store.js";
+import { createDelegationValidators } from "../validation/delegation-validators.js";
+import { createSchemaValidator } from "../validation/json-schema.js";
+import type { IntentDefinition, ToolDefinition } from "./intent.js";
+import { createIntentExecutor } from "./intent-executor.js";
+import { startRegistration } from "./registration.js";
+
+/** Options of `startAgent`. */
+export interface AgentOptions {
+  /** Agent name; also the subject of its token and the name on its card. */
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+  /** "worker" or "supervisor". */
+  readonly role: Extract<Role, "worker" | "supervisor">;
+  readonly intents: readonly IntentDefinition<never, never>[];
+  readonly tools: readonly ToolDefinition[];
+  readonly scopes: readonly string[];
+  readonly config: MeshConfig;
+  /** Fills the policy slot of the governance chain; no policy when unset. */
+  readonly policy?: MeshInterceptor;
+  readonly logger?: Logger;
+}
+
+/** A running agent. */
+export interface RunningAgent {
+  readonly grpcPort: number;
+  readonly connectPort: number;
+  /** Resolves once the gateway accepted the registration. */
+  readonly registered: Promise<void>;
+  /** Deregisters, refuses new calls, lets in-flight ones finish, and closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts an agent; rejects (and serves nothing) when a key or schema cannot be loaded. */
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const { config } = o;
+  const logger = o.logger ?? createLogger(o.name, config.logLevel);
+  if (config.devKeys) {
+    await ensureDevKeys(join(config.home, "keys"));
+  }
+  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath) });
+  const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
+
+  const schemas = createSchemaValidator();
+  const intents = new Map(o.intents.map((i) => [i.name, i as IntentDefinition<never, unknown>]));
+  for (const i of o.intents) {
+    schemas.compile(i.inputSchema);
+    schemas.compile(i.outputSchema);
+  }
+  const journal = createFileTaskJournal(join(config.dataDir, `${o.name}.tasks.jsonl`));
+  const store = createTaskStore(journal);
+  const gateway = createGrpcClient(config.gatewayAddress);
+  const validators = createDelegationValidators({
+    catalog: { inputSchema: (name) => intents.get(name)?.inputSchema },
+    schemas,
+    maxInlineBytes: config.maxInlineBytes,
+  });
+  const chain = createGovernanceChain({
+    logger, verifier, validators, tasks: store, agent: o.name, checkSelfCycle: true,
+    chainLimits: { maxDepth: config.maxDepth },
+    ...(o.policy === undefined ? {} : { policy: o.policy }),
+  });
+  const execute = createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger });
+  const delegation = bindService(DelegationService, createDelegationServiceImpl({ store, execute }), chain);
+  const server = await serve({
+    services: [delegation],
+    grpcAddress: config.grpcAddress,
+    connectAddress: config.connectAddress,
+    maxMessageBytes: config.maxMessageBytes,
+    logger,
+  });
+
+  const endpoints = [{ protocol: Protocol.GRPC, address: `${config.advertiseHost}:${server.grpcPort}` }];
+  if (server.connectPort !== 0) endpoints.push({ protocol: Protocol.CONNECT, address: `${config.advertiseHost}:${server.connectPort}` });
+  const registration = startRegistration({
+    gateway, token, instanceId: config.instanceId, logger,
+    card: {
+      name: o.name,
+      description: o.description,
+      version: o.version,
+      intents: o.intents.map((i) => ({
+        name: i.name, description: i.description, inputSchema: i.inputSchema as never, outputSchema: i.outputSchema as never,
+        tools: [...i.tools], requiredScopes: [...i.requiredScopes],
+      })),
+      tools: o.tools.map((t) => ({ name: t.name, description: t.description, scopes: [...t.scopes] })),
+      scopes: [...o.scopes],
+      endpoints,
+    },
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    grpcPort: server.grpcPort,
+    connectPort: server.connectPort,
+    registered: registration.registered,
+    stop() {
+      stopping ??= (async () => {
+        await registration.stop();
+        await server.shutdown(config.shutdownGraceMs);
+        gateway.close();
+        await journal.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Builds the `TaskContext` a handler receives, including `delegate`, which sends a
+ * sub-task through the gateway with the chain extended by this task, the budget
+ * left, the deadline and the trace, and records the sub-task for the roll-up.
+ */
+import { create } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { ConstraintsSchema, SubTaskSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Result, SubTask } from "../../gen/agentmesh/v1/task_pb.js";
+import { Code } from "@connectrpc/connect";
+import type { MeshCall } from "../call.js";
+import { callerKey, chainKey, traceKey } from "../context-keys.js";
+import { extendChain, minLimit } from "../chain/delegation-chain.js";
+import { hopMetadata } from "../client/hop-metadata.js";
+import type { GrpcClient } from "../client/grpc-client.js";
+import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
+import { taskErrorOf, toConnectError } from "../errors.js";
+import { addCosts } from "./cost.js";
+import type { TaskContext } from "./intent.js";
+import type { Logger } from "../logger.js";
+
+/** What `createTaskContext` needs from the agent. */
+export interface TaskContextDeps {
+  readonly agent: string;
+  readonly gateway: GrpcClient;
+  readonly token: () => Promise<string>;
+  readonly logger: Logger;
+}
+
+/** A task context plus the record of the sub-tasks it made. */
+export interface TaskContextWithChildren {
+  readonly ctx: TaskContext;
+  readonly subtasks: SubTask[];
+  readonly childCosts: () => ReturnType<typeof addCosts>;
+}
+
+/** Creates the context of one task execution. */
+export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: AbortSignal, deps: TaskContextDeps): TaskContextWithChildren {
+  const chain = call.values.get(chainKey)!;
+  const trace = call.values.get(traceKey);
+  const deadline = effectiveDeadlineMs(call.deadline, req);
+  const subtasks: SubTask[] = [];
+  const results: Result[] = [];
+  const childCosts = () => addCosts(...results.map((r) => r.cost));
+
+  const ctx: TaskContext = {
+    taskId: req.taskId,
+    correlationId: req.correlationId === "" ? req.taskId : req.correlationId,
+    intent: req.intent,
+    caller: call.values.get(callerKey)!,
+    depth: chain.hops.length,
+    signal,
+    deadline,
+    constraints: req.constraints,
+    artifacts: req.artifacts,
+    logger: deps.logger,
+    async delegate(sub) {
+      const spent = childCosts();
+      const budget = {
+        moneyMicros: chain.budget.moneyMicros === undefined ? undefined : chain.budget.moneyMicros - spent.moneyMicros,
+        tokens: chain.budget.tokens === undefined ? undefined : chain.budget.tokens - (spent.inputTokens + spent.outputTokens),
+      };
+      const subChain = extendChain(chain, { agent: deps.agent, intent: req.intent, taskId: req.taskId }, budget);
+      const taskId = childTaskId(req.taskId, sub.key);
+      const constraints = create(ConstraintsSchema, {
+        ...sub.constraints,
+        maxCostMicros: minLimit(budget.moneyMicros, positive(sub.constraints?.maxCostMicros)) ?? 0n,
+        deadline: deadline === undefined ? undefined : timestampFromMs(deadline),
+        dataClass: sub.constraints?.dataClass ?? req.constraints?.dataClass,
+      });
+      const metadata = hopMetadata(await deps.token(), subChain, trace);
+      try {
+        const res = await deps.gateway.unary(
+          DelegationService.method.delegate,
+          { taskId, correlationId: ctx.correlationId, intent: sub.intent, inputs: sub.inputs as never, constraints, successCriteria: sub.successCriteria },
+          { metadata, signal, ...(deadline === undefined ? {} : { deadline }) },
+        );
+        const result = res.result!;
+        results.push(result);
+        subtasks.push(create(SubTaskSchema, {
+          taskId, intent: result.intent, agent: result.agent, state: result.state, cost: result.cost,
+          confidence: result.confidence, subtasks: result.subtasks, error: result.error,
+        }));
+        return result;
+      } catch (err) {
+        const ce = toConnectError(err);
+        subtasks.push(create(SubTaskSchema, { taskId, intent: sub.intent, state: ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, error: taskErrorOf(ce) }));
+        throw ce;
+      }
+    },
+  };
+  return { ctx, subtasks, childCosts };
+}
+
+/** The id of a sub-task: the parent's id and the key, hashed when too long for an id. */
+export function childTaskId(parent: string, key: string): string {
+  const id = `${parent}.${key}`;
+  if (idPattern.test(id)) return id;
+  return `${parent.slice(0, 60)}.${createHash("sha256").update(id).digest("hex").slice(0, 32)}`;
+}
+
+function positive(v: bigint | undefined): bigint | undefined {
+  return v === undefined || v <= 0n ? undefined : v;
+}

@@ -1,0 +1,89 @@
+/**
+ * The settings every mesh process reads from its environment. Each service's own
+ * `config.ts` calls `readMeshConfig(process.env)` (and adds its own variables);
+ * nothing else reads the environment.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | AGENTMESH_GRPC_ADDRESS | per service | host:port of the gRPC port (port 0: any free port) |
+ * | AGENTMESH_CONNECT_ADDRESS | per service | host:port of the Connect / gRPC-Web port; "off" for none |
+ * | AGENTMESH_ADVERTISE_HOST | 127.0.0.1 | host other services reach this one at |
+ * | AGENTMESH_GATEWAY | 127.0.0.1:7070 | gRPC address of the gateway |
+ * | AGENTMESH_HOME | ./.agentmesh | local state: development keys, task journals, outbox |
+ * | AGENTMESH_AUTH_JWKS | $AGENTMESH_HOME/keys/jwks.json | public keys that verify tokens |
+ * | AGENTMESH_AUTH_SIGNING_KEY | $AGENTMESH_HOME/keys/signing-key.jwk.json | private key this service signs its own token with |
+ * | AGENTMESH_DATA_DIR | $AGENTMESH_HOME/data | where task journals live |
+ * | AGENTMESH_INSTANCE_ID | hostname-pid | replica id in the registry |
+ * | AGENTMESH_MAX_DEPTH | 4 | deepest delegation chain accepted |
+ * | AGENTMESH_MAX_MESSAGE_BYTES | 4194304 | largest request message (RESOURCE_EXHAUSTED above) |
+ * | AGENTMESH_MAX_INLINE_BYTES | 262144 | largest inline inputs (INVALID_ARGUMENT above: use an artifact) |
+ * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
+ * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
+ */
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import type { LogLevel } from "./logger.js";
+
+/** Fully populated mesh settings. */
+export interface MeshConfig {
+  readonly grpcAddress: string;
+  readonly connectAddress: string | undefined;
+  readonly advertiseHost: string;
+  readonly gatewayAddress: string;
+  readonly home: string;
+  readonly jwksPath: string;
+  readonly signingKeyPath: string;
+  /** True when both key paths are the development defaults (made on first use). */
+  readonly devKeys: boolean;
+  readonly dataDir: string;
+  readonly instanceId: string;
+  readonly maxDepth: number;
+  readonly maxMessageBytes: number;
+  readonly maxInlineBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Defaults a service passes for its own ports. */
+export interface ServiceDefaults {
+  readonly grpcAddress: string;
+  readonly connectAddress: string | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the mesh settings; throws with the variable's name when a value is malformed. */
+export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig {
+  const home = resolve(env.AGENTMESH_HOME ?? ".agentmesh");
+  const keysDir = join(home, "keys");
+  const connect = env.AGENTMESH_CONNECT_ADDRESS ?? defaults.connectAddress;
+  const logLevel = env.AGENTMESH_LOG_LEVEL ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new Error(`AGENTMESH_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
+  }
+  return {
+    grpcAddress: env.AGENTMESH_GRPC_ADDRESS ?? defaults.grpcAddress,
+    connectAddress: connect === "off" ? undefined : connect,
+    advertiseHost: env.AGENTMESH_ADVERTISE_HOST ?? "127.0.0.1",
+    gatewayAddress: env.AGENTMESH_GATEWAY ?? "127.0.0.1:7070",
+    home,
+    jwksPath: env.AGENTMESH_AUTH_JWKS ?? join(keysDir, "jwks.json"),
+    signingKeyPath: env.AGENTMESH_AUTH_SIGNING_KEY ?? join(keysDir, "signing-key.jwk.json"),
+    devKeys: env.AGENTMESH_AUTH_JWKS === undefined && env.AGENTMESH_AUTH_SIGNING_KEY === undefined,
+    dataDir: resolve(env.AGENTMESH_DATA_DIR ?? join(home, "data")),
+    instanceId: env.AGENTMESH_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    maxDepth: intVar(env, "AGENTMESH_MAX_DEPTH", 4),
+    maxMessageBytes: intVar(env, "AGENTMESH_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
+    maxInlineBytes: intVar(env, "AGENTMESH_MAX_INLINE_BYTES", 256 * 1024),
+    shutdownGraceMs: intVar(env, "AGENTMESH_SHUTDOWN_GRACE_MS", 10_000),
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+function intVar(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not "${raw}"`);
+  return n;
+}
