@@ -1,12 +1,22 @@
 /** Cost arithmetic: own cost of a handler, and roll-up over sub-tasks. */
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { DurationSchema, durationMs } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import { CostSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Cost } from "../../gen/agentmesh/v1/task_pb.js";
 
+/**
+ * A Duration from fractional milliseconds, keeping sub-millisecond precision
+ * (`durationFromMs` would produce fractional nanos, which cannot be encoded).
+ */
+export function preciseDuration(ms: number): Duration {
+  const totalNanos = Math.round(ms * 1e6);
+  return create(DurationSchema, { seconds: BigInt(Math.trunc(totalNanos / 1e9)), nanos: totalNanos % 1e9 });
+}
+
 /** A zero cost. */
 export function zeroCost(): Cost {
-  return create(CostSchema, { wallTime: durationFromMs(0) });
+  return create(CostSchema, { wallTime: preciseDuration(0) });
 }
 
 /** The sum of costs, field by field. */
@@ -21,7 +31,7 @@ export function addCosts(...costs: readonly (Cost | undefined)[]): Cost {
     sum.toolCalls += c.toolCalls;
     wall += c.wallTime === undefined ? 0 : durationMs(c.wallTime);
   }
-  sum.wallTime = durationFromMs(wall);
+  sum.wallTime = preciseDuration(wall);
   return sum;
 }
 

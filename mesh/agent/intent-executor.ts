@@ -5,7 +5,6 @@
  */
 import { Code } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { CostSchema, EvidenceSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Cost } from "../../gen/agentmesh/v1/task_pb.js";
 import { inputsKey } from "../context-keys.js";
@@ -14,7 +13,7 @@ import type { TaskExecutor } from "../tasks/delegation-service.js";
 import { withState } from "../tasks/result-builder.js";
 import { describeViolations } from "../validation/json-schema.js";
 import type { SchemaValidator } from "../validation/json-schema.js";
-import { rollUp } from "./cost.js";
+import { preciseDuration, rollUp } from "./cost.js";
 import type { HandlerOutcome, IntentDefinition } from "./intent.js";
 import { createTaskContext } from "./task-context.js";
 import type { TaskContextDeps } from "./task-context.js";
@@ -38,7 +37,7 @@ export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
         outputTokens: BigInt(outcome?.outputTokens ?? 0),
         moneyMicros: BigInt(outcome?.moneyMicros ?? 0),
         toolCalls: BigInt(outcome?.toolCalls ?? 0),
-        wallTime: durationFromMs(Math.round(performance.now() - t0)),
+        wallTime: preciseDuration(performance.now() - t0),
       });
     try {
       const outcome = await untilAborted(intent.handle(call.values.get(inputsKey) as never, ctx), signal);

@@ -1,0 +1,184 @@
+/**
+ * The `agentmesh` command.
+ *
+ *   agentmesh up                       start the gateway and every agent on loopback
+ *   agentmesh demo                     up, then delegate the demo goal and print the result tree
+ *   agentmesh delegate --intent X --input file.json
+ *   agentmesh result TASK_ID           the result of a task, in any state
+ *   agentmesh agents                   the agents and replicas the gateway knows
+ *   agentmesh token issue --subject NAME --role ROLE
+ */
+import { Command, Option } from "commander";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { randomUUID } from "node:crypto";
+import { toJsonString } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import { ResultSchema } from "../gen/agentmesh/v1/task_pb.js";
+import type { Result } from "../gen/agentmesh/v1/task_pb.js";
+import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
+import { createGrpcClient, ensureDevKeys, errorDetailOf, issueToken, loadSigningKey, roles } from "../mesh/index.js";
+import type { Role } from "../mesh/index.js";
+import { cliToken } from "./cli-identity.js";
+import { startMeshProcesses } from "./mesh-processes.js";
+import { repoRoot } from "./process-group.js";
+import { formatResultTree } from "./result-tree.js";
+
+const home = () => resolve(process.env.AGENTMESH_HOME ?? ".agentmesh");
+const gatewayOption = () => new Option("--gateway <host:port>", "gRPC address of the gateway").default(process.env.AGENTMESH_GATEWAY ?? "127.0.0.1:7070");
+
+const program = new Command("agentmesh").description("A gRPC service mesh in which AI agents delegate tasks to other agents safely.");
+
+program
+  .command("token")
+  .description("bearer tokens")
+  .command("issue")
+  .description("mint a token from the local development key")
+  .requiredOption("--subject <name>", "the caller's name")
+  .addOption(new Option("--role <role>", "the caller's role").choices([...roles]).makeOptionMandatory())
+  .option("--ttl <seconds>", "lifetime in seconds", "3600")
+  .action(async (o: { subject: string; role: Role; ttl: string }) => {
+    const { signingKeyPath } = await ensureDevKeys(join(home(), "keys"));
+    process.stdout.write((await issueToken(await loadSigningKey(signingKeyPath), { subject: o.subject, role: o.role, ttlSeconds: Number(o.ttl) })) + "\n");
+  });
+
+const upOptions = (cmd: Command) =>
+  cmd.option("--port <port>", "gateway gRPC port", "7070").option("--connect-port <port>", "gateway Connect / gRPC-Web port", "7071");
+
+upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: { port: string; connectPort: string }) => {
+  const mesh = await up(o);
+  process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort} — Ctrl-C stops it\n`);
+  stopOnSignal(mesh.stop);
+});
+
+upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
+  const mesh = await up(o);
+  stopOnSignal(mesh.stop);
+  const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
+  process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} ...\n\n`);
+  try {
+    const result = await delegate(mesh.gatewayAddress, "campaign.launch", inputs, `demo-${randomUUID()}`, 120_000);
+    printResult(result);
+  } catch (err) {
+    printError(err);
+  }
+  process.stdout.write(`\nthe mesh keeps serving on 127.0.0.1:${o.port} (gRPC) and 127.0.0.1:${o.connectPort} (Connect) — Ctrl-C stops it\n`);
+});
+
+program
+  .command("delegate")
+  .description("delegate a task through the gateway and print its result")
+  .requiredOption("--intent <intent>", "intent to execute, e.g. copy.draft")
+  .requiredOption("--input <file>", "JSON file with the inputs ('-' for standard input)")
+  .option("--task-id <id>", "idempotency key (default: a new UUID)")
+  .option("--timeout <ms>", "deadline of the call", "60000")
+  .option("--json", "print the result as proto JSON")
+  .addOption(gatewayOption())
+  .action(async (o: { intent: string; input: string; taskId?: string; timeout: string; json?: boolean; gateway: string }) => {
+    const text = o.input === "-" ? await readStdin() : await readFile(o.input, "utf8");
+    try {
+      const result = await delegate(o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout));
+      if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
+      else printResult(result);
+    } catch (err) {
+      printError(err);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command("result")
+  .description("print the result of a task in any state")
+  .argument("<task-id>")
+  .addOption(gatewayOption())
+  .action(async (taskId: string, o: { gateway: string }) => {
+    const client = createGrpcClient(o.gateway);
+    try {
+      printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await auth(), deadline: Date.now() + 10_000 }));
+    } catch (err) {
+      printError(err);
+      process.exitCode = 1;
+    } finally {
+      client.close();
+    }
+  });
+
+program
+  .command("agents")
+  .description("list the agents and replicas the gateway routes to")
+  .addOption(gatewayOption())
+  .action(async (o: { gateway: string }) => {
+    const client = createGrpcClient(o.gateway);
+    try {
+      const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: await auth(), deadline: Date.now() + 10_000 });
+      for (const a of res.agents) {
+        process.stdout.write(`${a.card!.name}  intents: ${a.card!.intents.map((i) => i.name).join(", ")}\n`);
+        for (const i of a.instances) process.stdout.write(`  ${i.instanceId}  ${i.endpoints.map((e) => e.address).join(" ")}  ${i.healthy ? "healthy" : "backing off"}\n`);
+      }
+    } catch (err) {
+      printError(err);
+      process.exitCode = 1;
+    } finally {
+      client.close();
+    }
+  });
+
+async function auth(): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await cliToken(home())}` };
+}
+
+async function up(o: { port: string; connectPort: string }) {
+  const tty = process.stdout.isTTY;
+  return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home: home(), print: (l) => process.stdout.write(l + "\n"), tty });
+}
+
+async function delegate(gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number): Promise<Result> {
+  const client = createGrpcClient(gateway);
+  try {
+    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await auth(), deadline: Date.now() + timeoutMs });
+    return res.result!;
+  } finally {
+    client.close();
+  }
+}
+
+function printResult(result: Result): void {
+  process.stdout.write(formatResultTree(result).join("\n") + "\n");
+  if (result.outputs !== undefined) process.stdout.write(`\noutputs:\n${JSON.stringify(result.outputs, null, 2)}\n`);
+  if (result.rationale !== "") process.stdout.write(`\nrationale: ${result.rationale}\n`);
+  process.stdout.write(`trace id: ${result.traceId}\n`);
+}
+
+function printError(err: unknown): void {
+  if (err instanceof ConnectError) {
+    const detail = errorDetailOf(err);
+    process.stderr.write(`error: ${err.message}${detail === undefined ? "" : ` (reason: ${detail.reason})`}\n`);
+    for (const v of detail?.violations ?? []) process.stderr.write(`  ${v.field}: ${v.description}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
+function stopOnSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write("\nstopping ...\n");
+    void stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`agentmesh: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,92 @@
+/**
+ * `agentmesh up`: the gateway and every agent as separate processes on loopback,
+ * started, waited for (gateway health, then every agent registered), and stopped
+ * together.
+ */
+import { join, resolve } from "node:path";
+import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
+import { createGrpcClient, ensureDevKeys } from "../mesh/index.js";
+import { checkHealth } from "./health-check.js";
+import { startProcessGroup } from "./process-group.js";
+import type { ProcessGroup, ProcessSpec } from "./process-group.js";
+import { cliToken } from "./cli-identity.js";
+
+/** The agents `up` runs, by name, with their entry points. */
+export const agentEntries: Readonly<Record<string, string>> = {
+  supervisor: "services/supervisor/main.ts",
+  summarizer: "services/summarizer/main.ts",
+  copywriter: "services/copywriter/main.ts",
+  segmenter: "services/segmenter/main.ts",
+  publisher: "services/publisher/main.ts",
+};
+
+/** Options of `startMeshProcesses`. */
+export interface MeshProcessOptions {
+  readonly gatewayPort: number;
+  readonly connectPort: number;
+  /** Local state folder shared by the processes (keys, journals, outbox). */
+  readonly home: string;
+  readonly print: (line: string) => void;
+  readonly tty?: boolean;
+  /** How long to wait for everything to be ready; default 60 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+/** A running mesh. */
+export interface MeshProcesses {
+  readonly gatewayAddress: string;
+  readonly group: ProcessGroup;
+  stop(): Promise<void>;
+}
+
+/** Starts the mesh and resolves once every agent is registered with the gateway. */
+export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshProcesses> {
+  const home = resolve(o.home);
+  await ensureDevKeys(join(home, "keys"));
+  const gatewayAddress = `127.0.0.1:${o.gatewayPort}`;
+  const common = { AGENTMESH_HOME: home, AGENTMESH_GATEWAY: gatewayAddress };
+  const specs: ProcessSpec[] = [
+    { name: "gateway", entry: "gateway/main.ts", env: { ...common, AGENTMESH_GRPC_ADDRESS: gatewayAddress, AGENTMESH_CONNECT_ADDRESS: `127.0.0.1:${o.connectPort}` } },
+    ...Object.entries(agentEntries).map(([name, entry]) => ({
+      name, entry,
+      env: { ...common, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_INSTANCE_ID: `${name}-1` },
+    })),
+  ];
+  const group = startProcessGroup(specs, o.print, o.tty ?? false);
+  try {
+    await waitReady(gatewayAddress, home, o.readyTimeoutMs ?? 60_000, group);
+  } catch (err) {
+    await group.stop(2_000);
+    throw err;
+  }
+  return { gatewayAddress, group, stop: () => group.stop() };
+}
+
+async function waitReady(gatewayAddress: string, home: string, timeoutMs: number, group: ProcessGroup): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const dead = () => [...group.children].filter(([, c]) => c.exitCode !== null || c.signalCode !== null).map(([n]) => n);
+  while (!(await checkHealth(gatewayAddress))) {
+    if (dead().length > 0) throw new Error(`${dead().join(", ")} exited during start-up (see the log above)`);
+    if (Date.now() > deadline) throw new Error(`the gateway did not become healthy on ${gatewayAddress}`);
+    await sleep(200);
+  }
+  const client = createGrpcClient(gatewayAddress);
+  try {
+    const token = await cliToken(home);
+    for (;;) {
+      const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: { authorization: `Bearer ${token}` }, deadline: Date.now() + 2_000 });
+      const live = new Set(res.agents.filter((a) => a.instances.length > 0).map((a) => a.card!.name));
+      const missing = Object.keys(agentEntries).filter((n) => !live.has(n));
+      if (missing.length === 0) return;
+      if (dead().length > 0) throw new Error(`${dead().join(", ")} exited during start-up (see the log above)`);
+      if (Date.now() > deadline) throw new Error(`not registered with the gateway in time: ${missing.join(", ")}`);
+      await sleep(200);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
