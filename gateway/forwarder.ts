@@ -1,9 +1,10 @@
 /**
  * The gateway's task executor: resolves the intent to live replicas, refuses a
  * cycle back to the chosen agent, and forwards the call over gRPC with the
- * caller's identity, the chain, the trace and the deadline. Only UNAVAILABLE is
- * retried (Delegate is idempotent by task id), on another replica where one
- * exists, with exponential back-off and full jitter, within the deadline.
+ * caller's identity, the chain, the trace and the deadline. Only a transport-level
+ * UNAVAILABLE (the replica could not be reached) is retried — Delegate is
+ * idempotent by task id — on another replica where one exists, with exponential
+ * back-off and full jitter, within the deadline.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
@@ -66,7 +67,9 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
         return res.result as Result;
       } catch (err) {
         const ce = err instanceof ConnectError ? err : meshError(Code.Internal, "forwarding failed", { reason: "internal" }, err);
-        if (ce.code !== Code.Unavailable || signal.aborted) throw ce;
+        // Only a transport failure means the replica is gone: an UNAVAILABLE that
+        // a handler returned carries a mesh ErrorDetail and is the task's answer.
+        if (ce.code !== Code.Unavailable || errorDetailOf(ce) !== undefined || signal.aborted) throw ce;
         o.table.markFailure(replica);
         lastError = ce;
         o.logger.warn("worker unavailable", { agent: replica.agent, address: replica.address, attempt, task_id: req.taskId, error: ce.rawMessage });

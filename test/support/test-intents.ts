@@ -1,0 +1,89 @@
+/**
+ * Intents used by the integration tests: deterministic, with knobs (sleep,
+ * delegate onward, fail) and an execution log so tests can count how many times
+ * a handler really ran.
+ */
+import { appendFileSync } from "node:fs";
+import { Code } from "@connectrpc/connect";
+import { defineIntent, meshError } from "../../mesh/index.js";
+import type { IntentDefinition } from "../../mesh/index.js";
+
+/** Records each handler execution (task id) — in memory and, when given, in a file. */
+export interface ExecutionLog {
+  readonly entries: string[];
+  readonly file: string | undefined;
+}
+
+/** A new execution log. */
+export function createExecutionLog(file?: string): ExecutionLog {
+  return { entries: [], file };
+}
+
+function record(log: ExecutionLog, taskId: string): void {
+  log.entries.push(taskId);
+  if (log.file !== undefined) appendFileSync(log.file, taskId + "\n");
+}
+
+const anyOutputs = { type: "object" };
+
+/** `test.echo`: returns its text; `test.sleep`: waits `ms` (honouring cancellation); `test.relay`: delegates `intent` onward; `test.fail`: fails with the given code. */
+export function testIntents(log: ExecutionLog): IntentDefinition<never, never>[] {
+  const echo = defineIntent<{ text: string }, { text: string }>({
+    name: "test.echo",
+    description: "Echoes its input text.",
+    inputSchema: { type: "object", additionalProperties: false, required: ["text"], properties: { text: { type: "string", maxLength: 2_000_000 } } },
+    outputSchema: { type: "object", required: ["text"], properties: { text: { type: "string" } } },
+    tools: ["echo"],
+    requiredScopes: [],
+    handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      return Promise.resolve({ outputs: { text: inputs.text }, rationale: "echoed", evidence: [], confidence: 1, toolCalls: 1 });
+    },
+  });
+  const sleep = defineIntent<{ ms: number }, { slept: number }>({
+    name: "test.sleep",
+    description: "Sleeps, then answers.",
+    inputSchema: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 60_000 } } },
+    outputSchema: anyOutputs,
+    tools: [],
+    requiredScopes: [],
+    async handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, inputs.ms);
+        ctx.signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          reject(ctx.signal.reason as Error);
+        });
+      });
+      return { outputs: { slept: inputs.ms }, rationale: "slept", evidence: [], confidence: 1, toolCalls: 0, moneyMicros: 5 };
+    },
+  });
+  const relay = defineIntent<{ intent: string; inputs: Record<string, unknown> }, { child: unknown }>({
+    name: "test.relay",
+    description: "Delegates a sub-task onward and returns its outputs.",
+    inputSchema: { type: "object", required: ["intent", "inputs"], properties: { intent: { type: "string" }, inputs: { type: "object" } } },
+    outputSchema: anyOutputs,
+    tools: [],
+    requiredScopes: [],
+    async handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      const child = await ctx.delegate({ key: "child", intent: inputs.intent, inputs: inputs.inputs });
+      return { outputs: { child: child.outputs ?? null }, rationale: "relayed", evidence: [], confidence: child.confidence, toolCalls: 1, moneyMicros: 10 };
+    },
+  });
+  const fail = defineIntent<{ code: string }, never>({
+    name: "test.fail",
+    description: "Fails with the given status code name.",
+    inputSchema: { type: "object", required: ["code"], properties: { code: { type: "string" } } },
+    outputSchema: anyOutputs,
+    tools: [],
+    requiredScopes: [],
+    handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      const code = Code[inputs.code as keyof typeof Code] as Code;
+      return Promise.reject(meshError(code, `failing with ${inputs.code} as asked`, { reason: "test_failure" }));
+    },
+  });
+  return [echo, sleep, relay, fail] as IntentDefinition<never, never>[];
+}
