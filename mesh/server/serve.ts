@@ -4,24 +4,17 @@
  * port. See docs/decisions/0001-serving-stack.md for why two servers.
  */
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { HealthImplementation } from "grpc-health-check";
-import { ReflectionService } from "@grpc/reflection";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer } from "node:http";
 import type { Server as HttpServer } from "node:http";
 import type { Socket } from "node:net";
-import { fileURLToPath } from "node:url";
+import { file_health_v1_health } from "../../gen/health/v1/health_pb.js";
 import type { BoundService } from "../call.js";
 import type { Logger } from "../logger.js";
 import { addGrpcService } from "./grpc-adapter.js";
 import { connectRoutes } from "./connect-adapter.js";
-
-/** Directory of the .proto sources, served by reflection. */
-export const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
-
-/** The contract files reflection describes. */
-export const protoFiles = ["agentmesh/v1/delegation.proto", "agentmesh/v1/registry.proto", "agentmesh/v1/task.proto"];
+import { addReflectionService, createReflectionIndex } from "./reflection-service.js";
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -56,8 +49,10 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   for (const s of o.services) addGrpcService(server, s);
   const health = new HealthImplementation(Object.fromEntries([["", "SERVING"], ...o.services.map((s) => [s.service.typeName, "SERVING"])]));
   health.addToServer(server);
-  const reflection = new ReflectionService(protoLoader.loadSync(protoFiles, { includeDirs: [protoRoot] }));
-  reflection.addToServer(server);
+  addReflectionService(server, createReflectionIndex(
+    [...o.services.map((s) => s.service.file), file_health_v1_health],
+    [...o.services.map((s) => s.service.typeName), "grpc.health.v1.Health"],
+  ));
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(o.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );

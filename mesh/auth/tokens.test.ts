@@ -1,0 +1,223 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SignJWT, decodeJwt, decodeProtectedHeader } from "jose";
+import type { JWTVerifyGetKey } from "jose";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { errorDetailOf } from "../errors.js";
+import { devKeyAlgorithm, ensureDevKeys, loadSigningKey, loadVerificationKeys } from "./keys.js";
+import type { SigningKey } from "./keys.js";
+import { createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
+
+let dir: string;
+let key: SigningKey;
+let keys: JWTVerifyGetKey;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "tokens-"));
+  const paths = await ensureDevKeys(join(dir, "keys"));
+  key = await loadSigningKey(paths.signingKeyPath);
+  keys = await loadVerificationKeys(paths.jwksPath);
+});
+afterEach(() => {
+  vi.useRealTimers();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function connectErrorOf(promise: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConnectError);
+    return err as ConnectError;
+  }
+  throw new Error("expected a ConnectError, but the promise resolved");
+}
+
+async function expectUnauthenticated(promise: Promise<unknown>, reason: string, message: string): Promise<void> {
+  const err = await connectErrorOf(promise);
+  expect([err.code, err.rawMessage, errorDetailOf(err)?.reason]).toEqual([Code.Unauthenticated, message, reason]);
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+describe("ensureDevKeys", () => {
+  it("writes an owner-only private JWK and a JWKS with the matching public key", async () => {
+    const paths = await ensureDevKeys(join(dir, "fresh"));
+    expect(paths).toEqual({ signingKeyPath: join(dir, "fresh", "signing-key.jwk.json"), jwksPath: join(dir, "fresh", "jwks.json") });
+    expect(statSync(paths.signingKeyPath).mode & 0o777).toBe(0o600);
+    const priv = JSON.parse(readFileSync(paths.signingKeyPath, "utf8")) as Record<string, unknown>;
+    const jwks = JSON.parse(readFileSync(paths.jwksPath, "utf8")) as { keys: Record<string, unknown>[] };
+    expect(priv).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: devKeyAlgorithm, use: "sig" });
+    expect(typeof priv.d).toBe("string");
+    expect(jwks.keys).toEqual([{ kty: "OKP", crv: "Ed25519", x: priv.x, kid: priv.kid, alg: devKeyAlgorithm, use: "sig" }]);
+  });
+
+  it("keeps the existing pair on a second call: same paths, same files, same kid", async () => {
+    const first = await ensureDevKeys(join(dir, "again"));
+    const before = [readFileSync(first.signingKeyPath, "utf8"), readFileSync(first.jwksPath, "utf8")];
+    const second = await ensureDevKeys(join(dir, "again"));
+    expect(second).toEqual(first);
+    expect([readFileSync(second.signingKeyPath, "utf8"), readFileSync(second.jwksPath, "utf8")]).toEqual(before);
+    expect((await loadSigningKey(second.signingKeyPath)).kid).toBe((await loadSigningKey(first.signingKeyPath)).kid);
+  });
+});
+
+describe("issueToken", () => {
+  it("signs a JWT with the key's kid and the mesh issuer, audience, subject, role and expiry", async () => {
+    const before = nowSeconds();
+    const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: 120 });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: devKeyAlgorithm, kid: key.kid, typ: "JWT" });
+    const claims = decodeJwt(token);
+    expect(claims).toEqual({ role: "worker", sub: "copywriter", iss: tokenIssuer, aud: tokenIssuer, iat: claims.iat, exp: claims.iat! + 120 });
+    expect(claims.iat).toBeGreaterThanOrEqual(before);
+  });
+});
+
+describe("createTokenVerifier", () => {
+  it("returns the caller's identity for a valid token", async () => {
+    const token = await issueToken(key, { subject: "copywriter", role: "worker" });
+    const verify = createTokenVerifier({ keys });
+    expect(await verify(`Bearer ${token}`)).toEqual({ subject: "copywriter", role: "worker", expiresAt: decodeJwt(token).exp });
+  });
+
+  it.each<[string, string]>([
+    ["lower case", "bearer"],
+    ["upper case", "BEARER"],
+  ])("accepts the scheme in %s and surrounding spaces", async (_name, scheme) => {
+    const token = await issueToken(key, { subject: "cli", role: "supervisor" });
+    expect(await createTokenVerifier({ keys })(`  ${scheme}   ${token}  `)).toEqual({ subject: "cli", role: "supervisor", expiresAt: decodeJwt(token).exp });
+  });
+
+  it.each<[string, string | null]>([
+    ["no header", null],
+    ["an empty header", ""],
+    ["a Basic credential", "Basic dXNlcjpwYXNz"],
+    ["the scheme alone", "Bearer"],
+    ["the token without a scheme", "eyJhbGciOiJFZERTQSJ9.e30.sig"],
+    ["two tokens", "Bearer a b"],
+  ])("throws UNAUTHENTICATED token_missing for %s", async (_name, header) => {
+    await expectUnauthenticated(
+      createTokenVerifier({ keys })(header),
+      "token_missing",
+      "missing bearer token: send the header 'authorization: Bearer <token>'",
+    );
+  });
+
+  it("throws UNAUTHENTICATED token_expired for a token past its expiry and the tolerance", async () => {
+    const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: -120 });
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
+  });
+
+  it("accepts a just-expired token within the clock tolerance, and refuses it with no tolerance", async () => {
+    const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: -5 });
+    expect(await createTokenVerifier({ keys })(`Bearer ${token}`)).toEqual({ subject: "copywriter", role: "worker", expiresAt: decodeJwt(token).exp });
+    await expectUnauthenticated(
+      createTokenVerifier({ keys, clockToleranceSeconds: 0 })(`Bearer ${token}`),
+      "token_expired",
+      "expired bearer token: issue a new one",
+    );
+  });
+
+  it("throws token_invalid for a token signed by another key pair", async () => {
+    const other = await loadSigningKey((await ensureDevKeys(join(dir, "other"))).signingKeyPath);
+    const token = await issueToken(other, { subject: "copywriter", role: "worker" });
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
+  });
+
+  it("throws token_invalid for another key that claims this key's kid", async () => {
+    const other = await loadSigningKey((await ensureDevKeys(join(dir, "other"))).signingKeyPath);
+    const token = await issueToken({ ...other, kid: key.kid }, { subject: "copywriter", role: "worker" });
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ["an unknown role", { role: "admin" }],
+    ["a numeric role", { role: 3 }],
+    ["no role", {}],
+  ])("throws token_invalid for %s", async (_name, claims) => {
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid })
+      .setSubject("copywriter")
+      .setIssuer(tokenIssuer)
+      .setAudience(tokenIssuer)
+      .setExpirationTime("1h")
+      .sign(key.key);
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: the 'role' claim names no mesh role");
+  });
+
+  it.each<[string, (jwt: SignJWT) => SignJWT, string]>([
+    ["another issuer", (jwt) => jwt.setIssuer("elsewhere").setAudience(tokenIssuer).setSubject("copywriter"), "iss"],
+    ["another audience", (jwt) => jwt.setIssuer(tokenIssuer).setAudience("elsewhere").setSubject("copywriter"), "aud"],
+    ["no subject", (jwt) => jwt.setIssuer(tokenIssuer).setAudience(tokenIssuer), "sub"],
+  ])("throws token_invalid for %s, naming the claim", async (_name, shape, claim) => {
+    const token = await shape(new SignJWT({ role: "worker" }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setExpirationTime("1h")).sign(key.key);
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", `invalid bearer token: claim '${claim}' is not acceptable`);
+  });
+
+  it("throws token_invalid for a token with no expiry", async () => {
+    const token = await new SignJWT({ role: "worker" })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid })
+      .setSubject("copywriter")
+      .setIssuer(tokenIssuer)
+      .setAudience(tokenIssuer)
+      .sign(key.key);
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: claim 'exp' is not acceptable");
+  });
+
+  it.each<[string, string]>([
+    ["a garbage string", "not-a-jwt"],
+    ["three garbage segments", "aaa.bbb.ccc"],
+  ])("throws token_invalid malformed token for %s", async (_name, token) => {
+    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: malformed token");
+  });
+
+  it("serves a verified token from its cache without looking its key up again", async () => {
+    const token = await issueToken(key, { subject: "copywriter", role: "worker" });
+    let lookups = 0;
+    const counting: JWTVerifyGetKey = (header, input) => {
+      lookups++;
+      return keys(header, input);
+    };
+    const verify = createTokenVerifier({ keys: counting });
+    const first = await verify(`Bearer ${token}`);
+    const second = await verify(`Bearer ${token}`);
+    expect(second).toBe(first);
+    expect(lookups).toBe(1);
+  });
+
+  it("verifies again once a cached token has expired, and refuses it", async () => {
+    const issuedAt = Date.now();
+    const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: 60 });
+    const verify = createTokenVerifier({ keys, clockToleranceSeconds: 0 });
+    expect((await verify(`Bearer ${token}`)).subject).toBe("copywriter");
+    vi.useFakeTimers({ toFake: ["Date"], now: issuedAt + 61_000 });
+    await expectUnauthenticated(verify(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
+  });
+});
+
+describe("createTokenSource", () => {
+  it("reuses its token for nine tenths of the lifetime, then issues a new one", async () => {
+    const start = Date.UTC(2030, 0, 1);
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    const source = createTokenSource(key, { subject: "gateway", role: "gateway", ttlSeconds: 100 });
+    const first = await source();
+    expect(decodeJwt(first)).toMatchObject({ sub: "gateway", role: "gateway", iat: start / 1000, exp: start / 1000 + 100 });
+
+    vi.setSystemTime(start + 89_999);
+    expect(await source()).toBe(first);
+
+    vi.setSystemTime(start + 90_000);
+    const second = await source();
+    expect(second).not.toBe(first);
+    expect(decodeJwt(second)).toMatchObject({ iat: start / 1000 + 90, exp: start / 1000 + 190 });
+    expect(await source()).toBe(second);
+  });
+
+  it("issues tokens the verifier accepts", async () => {
+    const source = createTokenSource(key, { subject: "gateway", role: "gateway" });
+    const token = await source();
+    expect(await createTokenVerifier({ keys })(`Bearer ${token}`)).toEqual({ subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp });
+  });
+});
