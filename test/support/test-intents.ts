@@ -27,7 +27,7 @@ function record(log: ExecutionLog, taskId: string): void {
 const anyOutputs = { type: "object" };
 
 /** `test.echo`: returns its text; `test.sleep`: waits `ms` (honouring cancellation); `test.relay`: delegates `intent` onward; `test.fail`: fails with the given code. */
-export function testIntents(log: ExecutionLog): IntentDefinition<never, never>[] {
+export function testIntents(log: ExecutionLog, only: readonly string[] = []): IntentDefinition<never, never>[] {
   const echo = defineIntent<{ text: string }, { text: string }>({
     name: "test.echo",
     description: "Echoes its input text.",
@@ -85,5 +85,6 @@ export function testIntents(log: ExecutionLog): IntentDefinition<never, never>[]
       return Promise.reject(meshError(code, `failing with ${inputs.code} as asked`, { reason: "test_failure" }));
     },
   });
-  return [echo, sleep, relay, fail] as IntentDefinition<never, never>[];
+  const all = [echo, sleep, relay, fail] as IntentDefinition<never, never>[];
+  return only.length === 0 ? all : all.filter((i) => only.includes(i.name));
 }

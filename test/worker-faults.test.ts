@@ -1,0 +1,134 @@
+/**
+ * Faults with real processes: a worker killed with SIGKILL in the middle of a
+ * call, a worker restarted, and a worker stopped with SIGTERM while it works.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { createGrpcClient, errorDetailOf } from "../mesh/index.js";
+import type { GrpcClient } from "../mesh/index.js";
+import { checkHealth } from "../cli/health-check.js";
+import { createExecutionLog, testIntents } from "./support/test-intents.js";
+import { startTestMesh } from "./support/test-mesh.js";
+import type { TestMesh } from "./support/test-mesh.js";
+
+let mesh: TestMesh;
+let client: GrpcClient;
+let token: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  mesh = await startTestMesh({ AGENTMESH_LEASE_TTL_MS: "3000" });
+  await mesh.startAgent("echoer", testIntents(createExecutionLog(), ["test.echo"]));
+  client = createGrpcClient(mesh.grpcAddress);
+  token = await mesh.token();
+});
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+afterAll(async () => {
+  client.close();
+  await mesh.stop();
+});
+
+const logFile = (name: string) => join(mesh.home, `${name}.log`);
+const executions = (name: string, taskId: string) => (existsSync(logFile(name)) ? readFileSync(logFile(name), "utf8").split("\n").filter((l) => l === taskId).length : 0);
+
+const addresses = (name: string) => mesh.gateway.table.list("test.sleep").filter((a) => a.card?.name === name).flatMap((a) => a.instances.flatMap((i) => i.endpoints.map((e) => e.address)));
+
+/** Starts the test worker as a process and waits until the gateway routes to its new address. */
+async function startWorker(name: string): Promise<ChildProcess> {
+  const before = new Set(addresses(name));
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/test-worker-main.ts"], {
+    env: {
+      ...process.env, ...mesh.env,
+      AGENTMESH_TEST_AGENT: name, AGENTMESH_TEST_INTENTS: "test.sleep", AGENTMESH_TEST_LOG: logFile(name),
+      AGENTMESH_DATA_DIR: join(mesh.home, "data", name), AGENTMESH_INSTANCE_ID: `${name}-1`, AGENTMESH_LOG_LEVEL: "error",
+    },
+    stdio: "inherit",
+  });
+  children.push(child);
+  await until(() => addresses(name).some((a) => !before.has(a)), 20_000);
+  return child;
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const delegate = (taskId: string, ms: number) =>
+  client.unary(DelegationService.method.delegate, { taskId, intent: "test.sleep", inputs: { ms } }, { metadata: { authorization: `Bearer ${token}` }, deadline: Date.now() + 20_000 });
+
+describe("a worker killed during a call", () => {
+  it("yields UNAVAILABLE, the gateway keeps serving, and a retry with the same task id completes once", async () => {
+    const worker = await startWorker("sleeper");
+    const taskId = "killed-1";
+    const pending = delegate(taskId, 1_500).catch((e: unknown) => e as ConnectError);
+    await until(() => executions("sleeper", taskId) === 1, 10_000);
+    worker.kill("SIGKILL");
+    const err = await pending;
+    expect(err).toBeInstanceOf(ConnectError);
+    expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason]).toEqual([Code.Unavailable, "worker_unavailable"]);
+    expect((err as ConnectError).rawMessage).toMatch(/^the worker for test\.sleep became unavailable: /);
+
+    // The gateway keeps serving: healthy, routes other intents, answers for the dead one.
+    expect(await checkHealth(mesh.grpcAddress)).toBe(true);
+    const echo = await client.unary(DelegationService.method.delegate, { taskId: "still-up", intent: "test.echo", inputs: { text: "ok" } }, { metadata: { authorization: `Bearer ${token}` } });
+    expect(echo.result?.outputs).toEqual({ text: "ok" });
+
+    // The replica comes back (same journal); the retry runs the task to the end.
+    await startWorker("sleeper");
+    const retried = await delegate(taskId, 1_500);
+    expect([retried.result?.state, retried.result?.outputs, retried.result?.agent]).toEqual([TaskState.COMPLETED, { slept: 1_500 }, "sleeper"]);
+    expect(executions("sleeper", taskId)).toBe(2);
+
+    // Repeating the completed task id returns the stored result without running the handler.
+    const repeated = await delegate(taskId, 1_500);
+    expect(repeated.result).toEqual(retried.result);
+    expect(executions("sleeper", taskId)).toBe(2);
+  });
+
+  it("keeps completed results across a worker restart: the worker itself answers a repeat from its journal", async () => {
+    const first = await startWorker("keeper");
+    const done = await delegate("kept-1", 10);
+    expect(done.result?.state).toBe(TaskState.COMPLETED);
+    first.kill("SIGKILL");
+    await new Promise((r) => first.once("exit", r));
+    await startWorker("keeper");
+    const address = mesh.gateway.table.pick("test.sleep").find((r) => r.agent === "keeper")!.address;
+    const direct = createGrpcClient(address);
+    try {
+      const again = await direct.unary(DelegationService.method.delegate, { taskId: "kept-1", intent: "test.sleep", inputs: { ms: 10 } }, { metadata: { authorization: `Bearer ${token}` } });
+      expect(again.result).toEqual(done.result);
+      expect(executions("keeper", "kept-1")).toBe(1);
+    } finally {
+      direct.close();
+    }
+  });
+});
+
+describe("a worker stopped with SIGTERM", () => {
+  it("finishes the call in flight, then refuses new work", async () => {
+    const worker = await startWorker("drainer");
+    const pending = delegate("drain-1", 800);
+    await until(() => executions("drainer", "drain-1") === 1, 10_000);
+    const exited = new Promise<number | null>((r) => worker.once("exit", (code) => r(code)));
+    worker.kill("SIGTERM");
+    const res = await pending;
+    expect([res.result?.state, res.result?.outputs]).toEqual([TaskState.COMPLETED, { slept: 800 }]);
+    expect(await exited).toBe(0);
+    const err = await delegate("drain-2", 10).catch((e: unknown) => e as ConnectError);
+    expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason, (err as ConnectError).rawMessage]).toEqual([
+      Code.Unavailable, "no_worker", "no live worker offers intent test.sleep",
+    ]);
+  });
+});
