@@ -3,10 +3,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { DelegateRequestSchema } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { constraintDeadlineMs, delegateRequestViolations, effectiveDeadlineMs, idPattern, intentPattern } from "./delegate-request-rules.js";
 import type { SchemaViolation } from "./json-schema.js";
 
-type RequestInit = MessageInitShape<typeof DelegateRequestSchema>;
+/** The plain-object form of a request init (not an already-built message). */
+type RequestInit = Exclude<MessageInitShape<typeof DelegateRequestSchema>, DelegateRequest>;
 
 const base: RequestInit = { taskId: "t-1", intent: "copy.draft" };
 const request = (init: Partial<RequestInit> = {}) => create(DelegateRequestSchema, { ...base, ...init });

@@ -4,6 +4,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CancelRequestSchema, DelegateRequestSchema, DelegationService, GetResultRequestSchema, WatchResultRequestSchema } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { MeshCall } from "../call.js";
 import { inputsKey } from "../context-keys.js";
 import { errorDetailOf, violationsOf } from "../errors.js";
@@ -48,7 +49,7 @@ function validatorOf(validators: Map<string, RequestValidator>, key: string): Re
 }
 
 const brief = { tone: "bold", product: "Acme" };
-const delegate = (init: Partial<MessageInitShape<typeof DelegateRequestSchema>>) =>
+const delegate = (init: Partial<Exclude<MessageInitShape<typeof DelegateRequestSchema>, DelegateRequest>>) =>
   create(DelegateRequestSchema, { taskId: "t-1", intent: "copy.draft", inputs: { brief }, ...init });
 
 function connectErrorOf(fn: () => unknown): ConnectError {

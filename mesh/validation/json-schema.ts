@@ -58,7 +58,7 @@ export function createSchemaValidator(): SchemaValidator {
           path.push(prop.missingProperty ?? prop.additionalProperty ?? "");
         }
         const field = [root, ...path].join(".");
-        const description = e.keyword === "additionalProperties" ? "is not allowed by the schema" : (e.message ?? "is invalid");
+        const description = e.keyword === "additionalProperties" ? "is not allowed by the schema" : e.keyword === "required" ? "is required" : (e.message ?? "is invalid");
         return { field, description };
       });
     },

@@ -1,0 +1,110 @@
+/**
+ * End to end, as a user runs it: `agentmesh up` starts the gateway and every
+ * agent as separate processes, `agentmesh delegate` hands the demo goal to the
+ * supervisor, and Ctrl-C stops everything.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const home = mkdtempSync(join(tmpdir(), "agentmesh-e2e-"));
+const env = { ...process.env, AGENTMESH_HOME: home, FORCE_COLOR: "0" };
+let up: ChildProcess;
+let output = "";
+let port = 0;
+
+/** A free loopback port (bind to 0, read it, release it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const cli = (...args: string[]) => run(process.execPath, ["bin/agentmesh.js", ...args], { env, timeout: 60_000 });
+
+beforeAll(async () => {
+  port = await freePort();
+  const connectPort = await freePort();
+  up = spawn(process.execPath, ["bin/agentmesh.js", "up", "--port", String(port), "--connect-port", String(connectPort)], { env, stdio: ["ignore", "pipe", "pipe"] });
+  up.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  up.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes("agentmesh is up")) {
+        clearInterval(timer);
+        resolve();
+      } else if (up.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`agentmesh up exited:\n${output}`));
+      }
+    }, 100);
+  });
+}, 90_000);
+
+afterAll(() => {
+  if (up.exitCode === null) up.kill("SIGKILL");
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("agentmesh up + delegate", () => {
+  it("starts every service as its own process and waits for their registration", () => {
+    for (const name of ["gateway", "supervisor", "summarizer", "copywriter", "segmenter", "publisher"]) {
+      expect(output).toMatch(new RegExp(`${name}\\s+│ info  serving`));
+    }
+  });
+
+  it("delegates the demo goal and prints the result tree with rolled-up cost", async () => {
+    const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`);
+    const tree = stdout.split("\n").slice(0, 5);
+    expect(tree[0]).toMatch(/^✔ campaign\.launch → supervisor  \[completed\]  confidence \d\.\d\d  cost: 14 tool calls, 0 tokens, \$0\.000000, [\d.]+ ms  \(task e2e-1\)$/);
+    expect(tree.slice(1).map((l) => l.replace(/ {2}confidence.*$/, "")).sort()).toEqual([
+      "│  └─ ✔ docs.summarize → summarizer  [completed]",
+      "├─ ✔ copy.draft → copywriter  [completed]",
+      "├─ ✔ leads.segment → segmenter  [completed]",
+      "└─ ✔ content.publish → publisher  [completed]",
+    ].sort());
+    const outbox = readdirSync(join(home, "outbox"));
+    expect(outbox).toEqual(["e2e-1.publish.json"]);
+    expect(JSON.parse(readFileSync(join(home, "outbox", outbox[0]!), "utf8"))).toMatchObject({ taskId: "e2e-1.publish", channel: "email" });
+  });
+
+  it("returns the stored result for a repeated task id without publishing again", async () => {
+    const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`, "--json");
+    expect(JSON.parse(stdout)).toMatchObject({ taskId: "e2e-1", state: "TASK_STATE_COMPLETED" });
+    expect(readdirSync(join(home, "outbox"))).toEqual(["e2e-1.publish.json"]);
+  });
+
+  it("reports bad inputs with the code's message and the field violations, exiting 1", async () => {
+    const file = join(home, "bad.json");
+    writeFileSync(file, JSON.stringify({ goal: "x" }));
+    const err = await cli("delegate", "--intent", "campaign.launch", "--input", file, "--gateway", `127.0.0.1:${port}`).catch((e: unknown) => e as { code: number; stderr: string });
+    expect((err as { code: number }).code).toBe(1);
+    expect((err as { stderr: string }).stderr.split("\n")[0]).toBe(
+      "error: [invalid_argument] inputs do not match the schema of campaign.launch: inputs.product is required; inputs.audience is required; inputs.tone is required (and 3 more) (reason: input_schema_violation)",
+    );
+  });
+
+  it("mints a token that the mesh accepts", async () => {
+    const { stdout: token } = await cli("token", "issue", "--subject", "carol", "--role", "auditor");
+    const { stdout } = await run(process.execPath, ["bin/agentmesh.js", "agents", "--gateway", `127.0.0.1:${port}`], { env: { ...env, AGENTMESH_TOKEN: token.trim() } });
+    expect(stdout).toContain("copywriter  intents: copy.draft");
+  });
+
+  it("stops every process on Ctrl-C", async () => {
+    const exited = new Promise<number | null>((r) => up.once("exit", (code) => r(code)));
+    up.kill("SIGINT");
+    expect(await exited).toBe(0);
+    for (const name of ["gateway", "supervisor", "summarizer", "copywriter", "segmenter", "publisher"]) {
+      expect(output).toMatch(new RegExp(`${name}\\s+│ exited \\(code 0\\)`));
+    }
+  });
+});
