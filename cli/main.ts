@@ -49,12 +49,12 @@ const upOptions = (cmd: Command) =>
 upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: { port: string; connectPort: string }) => {
   const mesh = await up(o);
   process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort} — Ctrl-C stops it\n`);
-  stopOnSignal(mesh.stop);
+  stopOnSignal(() => mesh.stop());
 });
 
 upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
   const mesh = await up(o);
-  stopOnSignal(mesh.stop);
+  stopOnSignal(() => mesh.stop());
   const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
   process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} ...\n\n`);
   try {

@@ -41,7 +41,7 @@ export function startProcessGroup(specs: readonly ProcessSpec[], print: (line: s
     children.set(spec.name, child);
     const label = spec.name.padEnd(width);
     const prefix = tty ? `\u001b[${colors[i % colors.length]}m${label}\u001b[0m │ ` : `${label} │ `;
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => print(prefix + formatLogLine(line)));
     }
     child.on("exit", (code, signal) => print(`${prefix}exited (${signal ?? `code ${code}`})`));

@@ -71,12 +71,14 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
   const maxBackoff = o.maxBackoffMs ?? 30_000;
   const instances = new Map<string, InstanceState>();
   const schemas = new Map<string, Record<string, unknown>>();
+  const declared = new Set<string>();
   let rotation = 0;
 
   const key = (agent: string, instanceId: string) => `${agent}\u0000${instanceId}`;
   const live = (s: InstanceState) => s.leaseExpiresAt === undefined || s.leaseExpiresAt > now();
   const learn = (card: AgentCard) => {
     for (const i of card.intents) {
+      declared.add(i.name);
       if (!schemas.has(i.name) && i.inputSchema !== undefined) schemas.set(i.name, i.inputSchema);
     }
   };
@@ -108,7 +110,7 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
       instances.delete(key(agent, instanceId));
     },
     inputSchema: (intent) => schemas.get(intent),
-    knows: (intent) => schemas.has(intent),
+    knows: (intent) => declared.has(intent),
     pick(intent, exclude) {
       const t = now();
       const candidates: Replica[] = [];

@@ -65,7 +65,7 @@ describe("agentmesh up + delegate", () => {
   it("delegates the demo goal and prints the result tree with rolled-up cost", async () => {
     const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`);
     const tree = stdout.split("\n").slice(0, 5);
-    expect(tree[0]).toMatch(/^✔ campaign\.launch → supervisor  \[completed\]  confidence \d\.\d\d  cost: 14 tool calls, 0 tokens, \$0\.000000, [\d.]+ ms  \(task e2e-1\)$/);
+    expect(tree[0]).toMatch(/^✔ campaign\.launch → supervisor {2}\[completed\] {2}confidence \d\.\d\d {2}cost: 14 tool calls, 0 tokens, \$0\.000000, [\d.]+ ms {2}\(task e2e-1\)$/);
     expect(tree.slice(1).map((l) => l.replace(/ {2}confidence.*$/, "")).sort()).toEqual([
       "│  └─ ✔ docs.summarize → summarizer  [completed]",
       "├─ ✔ copy.draft → copywriter  [completed]",

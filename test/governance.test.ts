@@ -76,16 +76,16 @@ const forgedToken = async () => {
 };
 
 describe("bad input over gRPC", () => {
-  it.each<[string, () => Promise<[Req, Record<string, string> | undefined]>, Code, string, string]>([
-    ["unknown intent", async () => [{ taskId: id("t"), intent: "test.nope", inputs: {} }, undefined], Code.InvalidArgument, 'unknown intent "test.nope": no agent card declares it', "unknown_intent"],
-    ["inputs that break the schema", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: 5 } }, undefined], Code.InvalidArgument, "inputs do not match the schema of test.echo: inputs.text must be string", "input_schema_violation"],
-    ["a missing token", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, {}], Code.Unauthenticated, "missing bearer token: send the header 'authorization: Bearer <token>'", "token_missing"],
+  it.each<[string, () => Promise<[Req, Record<string, string> | undefined]> | [Req, Record<string, string> | undefined], Code, string, string]>([
+    ["unknown intent", () => [{ taskId: id("t"), intent: "test.nope", inputs: {} }, undefined], Code.InvalidArgument, 'unknown intent "test.nope": no agent card declares it', "unknown_intent"],
+    ["inputs that break the schema", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: 5 } }, undefined], Code.InvalidArgument, "inputs do not match the schema of test.echo: inputs.text must be string", "input_schema_violation"],
+    ["a missing token", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, {}], Code.Unauthenticated, "missing bearer token: send the header 'authorization: Bearer <token>'", "token_missing"],
     ["a forged token", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: `Bearer ${await forgedToken()}` }], Code.Unauthenticated, "invalid bearer token: signature verification failed", "token_invalid"],
-    ["a malformed token", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: "Bearer not.a.jwt" }], Code.Unauthenticated, "invalid bearer token: malformed token", "token_invalid"],
-    ["a bad task id", async () => [{ taskId: "has spaces", intent: "test.echo", inputs: { text: "x" } }, undefined], Code.InvalidArgument, "invalid DelegateRequest: task_id must be 1 to 128 characters of [A-Za-z0-9._:-]", "request_invalid"],
-    ["an expired task deadline", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" }, constraints: { deadline: timestampFromMs(Date.UTC(2020, 0, 1)) } }, undefined], Code.DeadlineExceeded, "the task deadline 2020-01-01T00:00:00.000Z has already passed", "deadline_passed"],
-    ["inline inputs over the limit", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "a".repeat(300_000) } }, undefined], Code.InvalidArgument, "inputs are 300011 bytes, over the 262144-byte inline limit: upload large content as an artifact and pass its reference", "inputs_too_large"],
-    ["a chain forged by the caller", async () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: `Bearer ${token}`, [chainHeader]: encodeChain({ hops: [{ agent: "supervisor", intent: "campaign.launch", taskId: "x" }], budget: { moneyMicros: undefined, tokens: undefined } }) }], Code.PermissionDenied, "the delegation chain names supervisor as the delegator, but the caller is alice", "chain_caller_mismatch"],
+    ["a malformed token", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: "Bearer not.a.jwt" }], Code.Unauthenticated, "invalid bearer token: malformed token", "token_invalid"],
+    ["a bad task id", () => [{ taskId: "has spaces", intent: "test.echo", inputs: { text: "x" } }, undefined], Code.InvalidArgument, "invalid DelegateRequest: task_id must be 1 to 128 characters of [A-Za-z0-9._:-]", "request_invalid"],
+    ["an expired task deadline", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" }, constraints: { deadline: timestampFromMs(Date.UTC(2020, 0, 1)) } }, undefined], Code.DeadlineExceeded, "the task deadline 2020-01-01T00:00:00.000Z has already passed", "deadline_passed"],
+    ["inline inputs over the limit", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "a".repeat(300_000) } }, undefined], Code.InvalidArgument, "inputs are 300011 bytes, over the 262144-byte inline limit: upload large content as an artifact and pass its reference", "inputs_too_large"],
+    ["a chain forged by the caller", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: `Bearer ${token}`, [chainHeader]: encodeChain({ hops: [{ agent: "supervisor", intent: "campaign.launch", taskId: "x" }], budget: { moneyMicros: undefined, tokens: undefined } }) }], Code.PermissionDenied, "the delegation chain names supervisor as the delegator, but the caller is alice", "chain_caller_mismatch"],
   ])("refuses %s", async (_name, make, code, message, reason) => {
     const [req, md] = await make();
     const err = await grpcError(req, md);

@@ -110,7 +110,7 @@ describe("buf curl with server reflection", () => {
   it("reports the refusal of bad inputs", async () => {
     const body = JSON.stringify({ taskId: "bufcurl-2", intent: "test.echo", inputs: { text: 3 } });
     const err = await run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-H", `authorization: Bearer ${token}`, "-d", body, `http://${mesh.grpcAddress}/agentmesh.v1.DelegationService/Delegate`]).catch((e: unknown) => e as { stderr: string });
-    expect(JSON.parse((err as { stderr: string }).stderr)).toMatchObject({ code: "invalid_argument", message: "inputs do not match the schema of test.echo: inputs.text must be string" });
+    expect(JSON.parse((err).stderr)).toMatchObject({ code: "invalid_argument", message: "inputs do not match the schema of test.echo: inputs.text must be string" });
   });
 });
 

@@ -34,6 +34,12 @@ describe("zeroCost", () => {
 });
 
 describe("addCosts", () => {
+  it("sums sub-millisecond wall times exactly", () => {
+    const c = create(CostSchema, { wallTime: preciseDuration(0.4) });
+    expect(addCosts(c, c).wallTime).toEqual(preciseDuration(0.8));
+    expect(addCosts(create(CostSchema, { wallTime: preciseDuration(1234.5678) })).wallTime).toMatchObject({ seconds: 1n, nanos: 234567800 });
+  });
+
   it("sums every field, skipping undefined costs and costs without a wall time", () => {
     const a = cost({ inputTokens: 100n, outputTokens: 20n, moneyMicros: 1_500n, toolCalls: 2n, wallTime: duration(1n, 250_000_000) });
     const b = cost({ inputTokens: 5n, outputTokens: 1n, moneyMicros: 10n, toolCalls: 1n, wallTime: duration(0n, 750_000_000) });

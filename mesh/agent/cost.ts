@@ -1,6 +1,6 @@
 /** Cost arithmetic: own cost of a handler, and roll-up over sub-tasks. */
 import { create } from "@bufbuild/protobuf";
-import { DurationSchema, durationMs } from "@bufbuild/protobuf/wkt";
+import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { CostSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Cost } from "../../gen/agentmesh/v1/task_pb.js";
@@ -29,7 +29,8 @@ export function addCosts(...costs: readonly (Cost | undefined)[]): Cost {
     sum.outputTokens += c.outputTokens;
     sum.moneyMicros += c.moneyMicros;
     sum.toolCalls += c.toolCalls;
-    wall += c.wallTime === undefined ? 0 : durationMs(c.wallTime);
+    // Exact: durationMs would round each term to whole milliseconds.
+    wall += c.wallTime === undefined ? 0 : Number(c.wallTime.seconds) * 1000 + c.wallTime.nanos / 1e6;
   }
   sum.wallTime = preciseDuration(wall);
   return sum;

@@ -61,7 +61,7 @@ export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
     } catch (err) {
       const ce = toConnectError(signal.aborted ? signal.reason : err);
       if (ce.code === Code.Internal) {
-        o.logger.error(`${req.intent} failed`, { task_id: req.taskId, error: ce.rawMessage, cause: String(ce.cause ?? "") });
+        o.logger.error(`${req.intent} failed`, { task_id: req.taskId, error: ce.rawMessage, cause: ce.cause instanceof Error ? (ce.cause.stack ?? ce.cause.message) : JSON.stringify(ce.cause ?? null) });
       }
       if (isRetryable(ce.code) || ce.code === Code.Canceled) {
         throw ce;
@@ -90,9 +90,9 @@ function assertToolsAllowed(intent: IntentDefinition<never, unknown>, allowed: r
 
 /** Resolves like `work`, or rejects with the signal's reason as soon as it aborts. */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) return Promise.reject(toConnectError(signal.reason));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
+    const onAbort = () => reject(toConnectError(signal.reason));
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
       (v) => {
@@ -101,7 +101,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
       (e: unknown) => {
         signal.removeEventListener("abort", onAbort);
-        reject(e as Error);
+        reject(e instanceof Error ? e : toConnectError(e));
       },
     );
   });

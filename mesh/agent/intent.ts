@@ -5,7 +5,7 @@
  */
 import type { Constraints, ArtifactRef, Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CriterionSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import type { ConstraintsSchema, CriterionSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Identity } from "../auth/identity.js";
 import type { Logger } from "../logger.js";
 
@@ -39,7 +39,7 @@ export interface SubDelegation {
   readonly intent: string;
   readonly inputs: Record<string, unknown>;
   readonly successCriteria?: { criteria?: MessageInitShape<typeof CriterionSchema>[]; minConfidence?: number };
-  readonly constraints?: Omit<MessageInitShape<typeof import("../../gen/agentmesh/v1/task_pb.js").ConstraintsSchema>, "$typeName">;
+  readonly constraints?: Omit<MessageInitShape<typeof ConstraintsSchema>, "$typeName">;
 }
 
 /** What a handler knows about the task it executes, and how it delegates onward. */

@@ -99,7 +99,7 @@ export function fromServiceError(err: grpc.ServiceError | Error): ConnectError {
   headers.set("grpc-message", encodeURIComponent(err.details));
   const bin = err.metadata?.get("grpc-status-details-bin")[0];
   if (bin instanceof Buffer) headers.set("grpc-status-details-bin", bin.toString("base64"));
-  const found = findTrailerError(headers) ?? new ConnectError(err.details, err.code as number as Code);
+  const found = findTrailerError(headers) ?? new ConnectError(err.details, err.code as number);
   const bare = new ConnectError(found.rawMessage, found.code, undefined, undefined, err);
   bare.details = found.details;
   return bare;

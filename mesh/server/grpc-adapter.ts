@@ -40,7 +40,7 @@ export function addGrpcService(server: grpc.Server, bound: BoundService): void {
     };
     impl[method.localName] = streaming ? streamingHandler(method, handler) : unaryHandler(method, handler);
   }
-  server.addService(definition as grpc.ServiceDefinition, impl);
+  server.addService(definition, impl);
 }
 
 function unaryHandler(method: DescMethod, handler: MeshHandler): grpc.handleUnaryCall<Message | UndecodableRequest, Message> {
@@ -152,5 +152,5 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
     if (key.endsWith("-bin")) metadata.add(key, Buffer.from(value, "base64"));
     else metadata.add(key, value);
   });
-  return { code: ce.code as number as grpc.status, details: ce.rawMessage, metadata };
+  return { code: ce.code as number, details: ce.rawMessage, metadata };
 }

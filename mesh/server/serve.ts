@@ -47,7 +47,9 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
     "grpc.max_send_message_length": 4 * o.maxMessageBytes,
   });
   for (const s of o.services) addGrpcService(server, s);
-  const health = new HealthImplementation(Object.fromEntries([["", "SERVING"], ...o.services.map((s) => [s.service.typeName, "SERVING"])]));
+  const initial: Record<string, "SERVING"> = { "": "SERVING" };
+  for (const s of o.services) initial[s.service.typeName] = "SERVING";
+  const health = new HealthImplementation(initial);
   health.addToServer(server);
   addReflectionService(server, createReflectionIndex(
     [...o.services.map((s) => s.service.file), file_health_v1_health],
@@ -82,7 +84,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
       health.setStatus("", "NOT_SERVING");
       for (const s of o.services) health.setStatus(s.service.typeName, "NOT_SERVING");
       const grpcDone = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      const httpDone = http === undefined ? Promise.resolve() : new Promise<void>((resolve) => http!.close(() => resolve()));
+      const httpDone = http === undefined ? Promise.resolve() : new Promise<void>((resolve) => http.close(() => resolve()));
       http?.closeIdleConnections();
       const timer = setTimeout(() => {
         server.forceShutdown();

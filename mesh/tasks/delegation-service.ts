@@ -6,7 +6,7 @@
 import { Code } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { DelegationMode, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
-import type { Result, TaskEvent } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { DelegateRequest, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TaskEventSchema } from "../../gen/agentmesh/v1/task_pb.js";

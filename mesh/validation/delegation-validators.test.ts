@@ -121,11 +121,11 @@ describe("createDelegationValidators", () => {
       const err = connectErrorOf(() => validate(delegate({ inputs: { brief: { tone: 5 } } })));
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toBe(
-        "inputs do not match the schema of copy.draft: inputs.brief.product must have required property 'product'; inputs.brief.tone must be string",
+        "inputs do not match the schema of copy.draft: inputs.brief.product is required; inputs.brief.tone must be string",
       );
       expect(errorDetailOf(err)?.reason).toBe("input_schema_violation");
       expect(plainViolations(err)).toEqual([
-        { field: "inputs.brief.product", description: "must have required property 'product'" },
+        { field: "inputs.brief.product", description: "is required" },
         { field: "inputs.brief.tone", description: "must be string" },
       ]);
     });
@@ -133,7 +133,7 @@ describe("createDelegationValidators", () => {
     it("throws input_schema_violation for absent inputs when the schema requires some", () => {
       const err = connectErrorOf(() => validate(delegate({ inputs: undefined })));
       expect([err.code, errorDetailOf(err)?.reason]).toEqual([Code.InvalidArgument, "input_schema_violation"]);
-      expect(plainViolations(err)).toEqual([{ field: "inputs.brief", description: "must have required property 'brief'" }]);
+      expect(plainViolations(err)).toEqual([{ field: "inputs.brief", description: "is required" }]);
     });
 
     it.each<[string, Record<string, string>, number, boolean]>([

@@ -30,13 +30,13 @@ describe("createSchemaValidator", () => {
   });
 
   it.each<[string, unknown, SchemaViolation[]]>([
-    ["a missing top-level property", {}, [{ field: "inputs.brief", description: "must have required property 'brief'" }]],
+    ["a missing top-level property", {}, [{ field: "inputs.brief", description: "is required" }]],
     [
       "missing nested properties, every one of them",
       { brief: {} },
       [
-        { field: "inputs.brief.tone", description: "must have required property 'tone'" },
-        { field: "inputs.brief.channel", description: "must have required property 'channel'" },
+        { field: "inputs.brief.tone", description: "is required" },
+        { field: "inputs.brief.channel", description: "is required" },
       ],
     ],
     ["a nested value of the wrong type", { brief: { tone: "bold", channel: 7 } }, [{ field: "inputs.brief.channel", description: "must be string" }]],
@@ -72,7 +72,7 @@ describe("createSchemaValidator", () => {
 
   it("names violations below the given root", () => {
     expect(createSchemaValidator().validate({ type: "object", required: ["headline"] }, {}, "outputs")).toEqual([
-      { field: "outputs.headline", description: "must have required property 'headline'" },
+      { field: "outputs.headline", description: "is required" },
     ]);
   });
 
@@ -82,7 +82,7 @@ describe("createSchemaValidator", () => {
     const value = { brief: { tone: "bold" } };
     const first = v.validate(briefSchema, value, "inputs");
     expect(v.validate(JSON.parse(JSON.stringify(briefSchema)) as Record<string, unknown>, value, "inputs")).toEqual(first);
-    expect(first).toEqual([{ field: "inputs.brief.channel", description: "must have required property 'channel'" }]);
+    expect(first).toEqual([{ field: "inputs.brief.channel", description: "is required" }]);
   });
 
   it.each<[string, (v: ReturnType<typeof createSchemaValidator>, schema: Record<string, unknown>) => unknown]>([

@@ -1,5 +1,5 @@
 /** Turning a worker tool's own error classes into mesh errors with the right code. */
-import { Code } from "@connectrpc/connect";
+import type { Code } from "@connectrpc/connect";
 import { meshError } from "../../mesh/index.js";
 
 /**

@@ -26,7 +26,7 @@ export async function launchCampaign(goal: LaunchCampaignInputs, ctx: TaskContex
   const running = new Map<string, Promise<void>>();
 
   const run = async (step: PlanStep): Promise<void> => {
-    await Promise.all(step.after.map((k) => running.get(k)));
+    await Promise.all(step.after.map((k) => running.get(k) ?? Promise.resolve()));
     const blocked = step.after.filter((k) => reports.get(k)?.accepted !== true);
     if (blocked.length > 0) {
       reports.set(step.key, { key: step.key, intent: step.intent, taskId: "", agent: "", state: "skipped", accepted: false, findings: [`not run: ${blocked.join(", ")} did not succeed`], confidence: 0 });

@@ -81,7 +81,7 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
     requiredScopes: [],
     handle(inputs, ctx) {
       record(log, ctx.taskId);
-      const code = Code[inputs.code as keyof typeof Code] as Code;
+      const code = Code[inputs.code as keyof typeof Code];
       return Promise.reject(meshError(code, `failing with ${inputs.code} as asked`, { reason: "test_failure" }));
     },
   });
