@@ -4,7 +4,8 @@
  * through the gateway, and who may register what.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import { Protocol, RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
