@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { createGrpcClient, ensureDevKeys } from "../mesh/index.js";
 import { checkHealth } from "./health-check.js";
-import { startProcessGroup } from "./process-group.js";
+import { repoRoot, startProcessGroup } from "./process-group.js";
 import type { ProcessGroup, ProcessSpec } from "./process-group.js";
 import { cliToken } from "./cli-identity.js";
 
@@ -19,6 +19,9 @@ export const agentEntries: Readonly<Record<string, string>> = {
   segmenter: "services/segmenter/main.ts",
   publisher: "services/publisher/main.ts",
 };
+
+/** Which agent may register which intents: the gateway's AGENTMESH_AGENT_OFFERS for `up`. */
+export const agentOffersPath = join(repoRoot, "config", "agent-offers.json");
 
 /** Options of `startMeshProcesses`. */
 export interface MeshProcessOptions {
@@ -46,7 +49,10 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
   const gatewayAddress = `127.0.0.1:${o.gatewayPort}`;
   const common = { AGENTMESH_HOME: home, AGENTMESH_GATEWAY: gatewayAddress };
   const specs: ProcessSpec[] = [
-    { name: "gateway", entry: "gateway/main.ts", env: { ...common, AGENTMESH_GRPC_ADDRESS: gatewayAddress, AGENTMESH_CONNECT_ADDRESS: `127.0.0.1:${o.connectPort}` } },
+    {
+      name: "gateway", entry: "gateway/main.ts",
+      env: { ...common, AGENTMESH_GRPC_ADDRESS: gatewayAddress, AGENTMESH_CONNECT_ADDRESS: `127.0.0.1:${o.connectPort}`, AGENTMESH_AGENT_OFFERS: agentOffersPath },
+    },
     ...Object.entries(agentEntries).map(([name, entry]) => ({
       name, entry,
       env: { ...common, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_INSTANCE_ID: `${name}-1` },

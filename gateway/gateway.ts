@@ -1,7 +1,8 @@
 /**
  * `startGateway`: the router between supervisors and workers. It serves
  * `DelegationService` (every call admitted by the same governance chain as an
- * agent, then forwarded to a worker) and `RegistryService` (agent replicas).
+ * agent, then forwarded to a worker) and `RegistryService` (agent replicas, each
+ * offering only the intents the configuration grants its agent).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,20 +10,27 @@ import { fromJson } from "@bufbuild/protobuf";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import { AgentCardSchema, RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
+import type { AgentCard } from "../gen/agentmesh/v1/registry_pb.js";
 import {
-  bindService, createDelegationServiceImpl, createDelegationValidators, createFileTaskJournal, createGovernanceChain,
-  createLogger, createSchemaValidator, createTaskStore, createTokenSource, createTokenVerifier, describeViolations,
-  ensureDevKeys, loadSigningKey, loadVerificationKeys, serve,
+  agentAudience, bindService, createAudienceTokenSource, createDelegationServiceImpl, createDelegationValidators,
+  createFileTaskJournal, createGovernanceChain, createLogger, createSchemaValidator, createTaskStore, createTokenVerifier,
+  describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, waitIdle,
 } from "../mesh/index.js";
-import type { Logger, MeshInterceptor } from "../mesh/index.js";
+import type { Logger, MeshInterceptor, SchemaValidator } from "../mesh/index.js";
 import type { GatewayConfig } from "./config.js";
 import { createForwarder } from "./forwarder.js";
-import { cardViolations, createRegistryServiceImpl, createRegistryValidators } from "./registry-service.js";
+import { cardViolations, createRegistryServiceImpl, createRegistryValidators, grantStaticCards, parseAgentOffers } from "./registry-service.js";
 import { createRoutingTable } from "./routing-table.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /** The gateway's name on tokens, logs and results. */
 export const gatewayName = "gateway";
+
+/**
+ * Lifetime of the token the gateway sends with a forwarded call. Each is bound to
+ * its target agent; short, so a leaked one is soon useless even there.
+ */
+const hopTokenTtlSeconds = 300;
 
 /** A running gateway. */
 export interface RunningGateway {
@@ -32,21 +40,25 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the gateway; rejects when keys or the static cards cannot be loaded. */
+/** Starts the gateway; rejects when keys, the static cards or the offers file cannot be loaded. */
 export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
   if (config.devKeys) await ensureDevKeys(join(config.home, "keys"));
-  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath) });
-  const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: gatewayName, role: "gateway" });
+  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName });
+  const hopTokens = createAudienceTokenSource(await loadSigningKey(config.signingKeyPath), { subject: gatewayName, role: "gateway", ttlSeconds: hopTokenTtlSeconds });
   const schemas = createSchemaValidator();
   const table = createRoutingTable({ leaseTtlMs: config.leaseTtlMs });
-  if (config.agentCardsPath !== undefined) {
-    await loadStaticCards(config.agentCardsPath, table, schemas);
-  }
+  const cards = config.agentCardsPath === undefined ? [] : await loadStaticCards(config.agentCardsPath, schemas);
+  for (const card of cards) table.addStatic(card);
+  const offers = config.agentOffersPath === undefined ? new Map<string, Set<string>>() : await loadAgentOffers(config.agentOffersPath);
+  grantStaticCards(offers, cards);
+  // Hop tokens are bound to the target's name; one bound to the gateway's own would let that agent act as the gateway here.
+  if (offers.has(gatewayName)) throw new Error(`no agent may be named ${gatewayName}, the gateway's own name (AGENTMESH_AGENT_OFFERS, AGENTMESH_AGENT_CARDS)`);
+  if (offers.size === 0) logger.warn("no agent may register: set AGENTMESH_AGENT_OFFERS to a file of which agent offers which intents");
   const journal = createFileTaskJournal(join(config.dataDir, `${gatewayName}.tasks.jsonl`));
   const store = createTaskStore(journal);
   const validators = new Map([
-    ...createDelegationValidators({ catalog: table, schemas, maxInlineBytes: config.maxInlineBytes }),
+    ...createDelegationValidators({ catalog: table, schemas, maxInlineBytes: config.maxInlineBytes, isSettled: (id) => store.get(id)?.settled === true }),
     ...createRegistryValidators(schemas),
   ]);
   const chain = createGovernanceChain({
@@ -54,11 +66,11 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     chainLimits: { maxDepth: config.maxDepth },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
-  const forwarder = createForwarder({ table, token, logger, maxAttempts: config.retryAttempts });
+  const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), logger, maxAttempts: config.retryAttempts });
   const server = await serve({
     services: [
       bindService(DelegationService, createDelegationServiceImpl({ store, execute: forwarder.execute }), chain),
-      bindService(RegistryService, createRegistryServiceImpl(table, config.leaseTtlMs), chain),
+      bindService(RegistryService, createRegistryServiceImpl({ table, leaseTtlMs: config.leaseTtlMs, offers }), chain),
     ],
     grpcAddress: config.grpcAddress,
     connectAddress: config.connectAddress,
@@ -73,6 +85,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     stop() {
       stopping ??= (async () => {
         await server.shutdown(config.shutdownGraceMs);
+        if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
         forwarder.close();
         await journal.close();
       })();
@@ -81,13 +94,18 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   };
 }
 
-/** Loads `{"agents": [...]}` of proto-JSON agent cards into the table; throws naming the bad card. */
-async function loadStaticCards(path: string, table: RoutingTable, schemas: ReturnType<typeof createSchemaValidator>): Promise<void> {
+/** Loads `{"agents": [...]}` of proto-JSON agent cards; throws naming the bad card. */
+async function loadStaticCards(path: string, schemas: SchemaValidator): Promise<AgentCard[]> {
   const doc = JSON.parse(await readFile(path, "utf8")) as { agents?: JsonValue[] };
-  for (const [n, raw] of (doc.agents ?? []).entries()) {
+  return (doc.agents ?? []).map((raw, n) => {
     const card = fromJson(AgentCardSchema, raw);
     const violations = cardViolations(card, schemas);
     if (violations.length > 0) throw new Error(`${path}: agents[${n}] (${card.name}): ${describeViolations(violations, 10)}`);
-    table.addStatic(card);
-  }
+    return card;
+  });
+}
+
+/** Loads the offers file (`{"agents": {"<agent>": ["<intent>", ...]}}`); throws naming the bad entry. */
+async function loadAgentOffers(path: string): Promise<Map<string, Set<string>>> {
+  return parseAgentOffers(JSON.parse(await readFile(path, "utf8")), path);
 }

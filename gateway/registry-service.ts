@@ -1,6 +1,10 @@
 /**
  * `RegistryService` on the gateway: agents register their replicas, renew leases
- * and deregister. An agent may only register under its own authenticated name.
+ * and deregister. An agent may only register under its own authenticated name,
+ * and only with intents it is granted: who may offer which intent is the gateway's
+ * configuration (AGENTMESH_AGENT_OFFERS, and the static cards of
+ * AGENTMESH_AGENT_CARDS), never what a card claims. Otherwise any agent could
+ * offer any intent and have real callers' delegations routed to itself.
  */
 import { Code } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -15,12 +19,29 @@ const agentNamePattern = /^[a-z][a-z0-9-]{0,62}$/;
 const instancePattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const addressPattern = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
-/** Creates the registry implementation over `table`. */
-export function createRegistryServiceImpl(table: RoutingTable, leaseTtlMs: number): MeshServiceImpl<typeof RegistryService> {
-  const lease = () => durationFromMs(leaseTtlMs);
+/** Which intents each agent may offer, by agent name. */
+export type AgentOffers = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** Options of `createRegistryServiceImpl`. */
+export interface RegistryServiceOptions {
+  readonly table: RoutingTable;
+  readonly leaseTtlMs: number;
+  /** Grants; an agent missing here may register nothing. */
+  readonly offers: AgentOffers;
+}
+
+/**
+ * Creates the registry implementation over `table`. Register throws
+ * PERMISSION_DENIED with reason `role_not_allowed`, `not_own_registration` or
+ * `intent_not_allowed` (the card offers an intent not granted to its agent).
+ */
+export function createRegistryServiceImpl(o: RegistryServiceOptions): MeshServiceImpl<typeof RegistryService> {
+  const { table } = o;
+  const lease = () => durationFromMs(o.leaseTtlMs);
   return {
     register(req, call) {
       assertSelf(call, req.card!.name);
+      assertGranted(o.offers, req.card!);
       table.register(req.card!, req.instanceId);
       return Promise.resolve({ leaseTtl: lease() });
     },
@@ -50,6 +71,49 @@ function assertSelf(call: MeshCall, agent: string): void {
   if (caller.subject !== agent) {
     throw meshError(Code.PermissionDenied, `${caller.subject} may not register or renew agent ${agent}: an agent registers under its own name only`, { reason: "not_own_registration" });
   }
+}
+
+function assertGranted(offers: AgentOffers, card: AgentCard): void {
+  const granted = offers.get(card.name);
+  const refused = [...new Set(card.intents.map((i) => i.name))].filter((intent) => granted?.has(intent) !== true);
+  if (refused.length > 0) {
+    throw meshError(
+      Code.PermissionDenied,
+      `agent ${card.name} may not offer ${refused.join(", ")}: the gateway grants intents to agents in the file AGENTMESH_AGENT_OFFERS names (and by their static cards in AGENTMESH_AGENT_CARDS)`,
+      { reason: "intent_not_allowed", metadata: { agent: card.name, intents: refused.join(",") } },
+    );
+  }
+}
+
+/**
+ * Reads an offers document, `{"agents": {"<agent name>": ["<intent>", ...]}}`, into
+ * grants. Throws an error naming `source` and the entry when it is malformed.
+ */
+export function parseAgentOffers(doc: unknown, source: string): Map<string, Set<string>> {
+  const agents = isObject(doc) ? doc.agents : undefined;
+  if (!isObject(agents)) throw new Error(`${source}: must be {"agents": {"<agent name>": ["<intent>", ...]}}`);
+  const offers = new Map<string, Set<string>>();
+  for (const [agent, intents] of Object.entries(agents)) {
+    if (!agentNamePattern.test(agent)) throw new Error(`${source}: agents: "${agent}" is not a lowercase agent name`);
+    if (!Array.isArray(intents) || !intents.every((i): i is string => typeof i === "string" && intentPattern.test(i))) {
+      throw new Error(`${source}: agents.${agent} must be a list of intent names (lowercase words joined by dots)`);
+    }
+    offers.set(agent, new Set(intents));
+  }
+  return offers;
+}
+
+/** Adds to `offers` the intents each static card offers, granted to its agent. */
+export function grantStaticCards(offers: Map<string, Set<string>>, cards: readonly AgentCard[]): void {
+  for (const card of cards) {
+    const granted = offers.get(card.name) ?? new Set<string>();
+    for (const i of card.intents) granted.add(i.name);
+    offers.set(card.name, granted);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The validators of the four registry methods, keyed by `methodKey`. */

@@ -201,18 +201,23 @@ describe("createRoutingTable", () => {
     expect(table.list("no.such")).toEqual([]);
   });
 
-  it("answers the input schema of an intent from the first card that declares it, live or not", () => {
-    table.register(copywriter(r1.address), "i-1");
+  it("answers the input schema of an intent from the most recent registration that declares it, live or not", () => {
     table.register(card("copywriter-2", r2.address, [{ name: "copy.draft", inputSchema: { type: "object" } }]), "i-2");
-    table.addStatic(summarizer("10.0.0.3:50051"));
+    table.register(copywriter(r1.address), "i-1");
     expect(table.inputSchema("copy.draft")).toEqual(draftSchema);
-    expect(table.inputSchema("text.summarize")).toEqual(summarizeSchema);
     expect(table.inputSchema("no.such")).toBeUndefined();
 
     table.deregister("copywriter", "i-1");
     t += 60_000;
     expect(table.pick("copy.draft")).toEqual([]);
-    expect([table.knows("copy.draft"), table.knows("text.summarize"), table.knows("no.such")]).toEqual([true, true, false]);
+    expect([table.knows("copy.draft"), table.knows("no.such")]).toEqual([true, false]);
     expect(table.inputSchema("copy.draft")).toEqual(draftSchema);
+  });
+
+  it("answers the input schema of an intent from the first static card that declares it, whatever registrations say", () => {
+    table.addStatic(summarizer("10.0.0.3:50051"));
+    table.addStatic(card("summarizer-2", "10.0.0.4:50051", [{ name: "text.summarize", inputSchema: { type: "object" } }]));
+    table.register(card("summarizer-3", "10.0.0.5:50051", [{ name: "text.summarize", inputSchema: { type: "object" } }]), "s-3");
+    expect([table.knows("text.summarize"), table.inputSchema("text.summarize")]).toEqual([true, summarizeSchema]);
   });
 });

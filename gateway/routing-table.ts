@@ -2,7 +2,9 @@
  * Which agents offer which intents, and where their live replicas answer. Cards
  * come from a static file (replicas that never expire) and from registrations
  * (replicas that live as long as their lease). A replica that fails with
- * UNAVAILABLE is backed off for a while, doubling on repeated failures.
+ * UNAVAILABLE is backed off for a while, doubling on repeated failures. A static
+ * card is authoritative for the schemas of the intents it offers; the table does
+ * not check who may register what (the registry service does, before `register`).
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -40,14 +42,17 @@ export interface RoutingTableOptions {
 
 /** The routing table; see `createRoutingTable`. */
 export interface RoutingTable {
-  /** Adds a static card; its GRPC endpoints are replicas that never expire. */
+  /** Adds a static card; its GRPC endpoints are replicas that never expire, its schemas win over registrations'. */
   addStatic(card: AgentCard): void;
   /** Adds or replaces a registered replica. Throws when the card has no gRPC endpoint. */
   register(card: AgentCard, instanceId: string): void;
   /** Renews a lease; false when the replica is unknown or its lease ran out. */
   heartbeat(agent: string, instanceId: string): boolean;
   deregister(agent: string, instanceId: string): void;
-  /** The input schema of `intent` from the first card that declares it. */
+  /**
+   * The input schema of `intent`: the first static card's that declares it,
+   * whatever registrations say; else the most recent registration's.
+   */
   inputSchema(intent: string): Record<string, unknown> | undefined;
   /** True when some card (live or not) declares `intent`. */
   knows(intent: string): boolean;
@@ -70,21 +75,22 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
   const backoff = o.backoffMs ?? 1_000;
   const maxBackoff = o.maxBackoffMs ?? 30_000;
   const instances = new Map<string, InstanceState>();
-  const schemas = new Map<string, Record<string, unknown>>();
+  const staticSchemas = new Map<string, Record<string, unknown>>();
+  const registeredSchemas = new Map<string, Record<string, unknown>>();
   const declared = new Set<string>();
   let rotation = 0;
 
   const key = (agent: string, instanceId: string) => `${agent}\u0000${instanceId}`;
   const live = (s: InstanceState) => s.leaseExpiresAt === undefined || s.leaseExpiresAt > now();
-  const learn = (card: AgentCard) => {
+  const learn = (card: AgentCard, authoritative: boolean) => {
     for (const i of card.intents) {
       declared.add(i.name);
-      if (!schemas.has(i.name) && i.inputSchema !== undefined) schemas.set(i.name, i.inputSchema);
+      if (i.inputSchema === undefined || (authoritative && staticSchemas.has(i.name))) continue;
+      (authoritative ? staticSchemas : registeredSchemas).set(i.name, i.inputSchema);
     }
   };
   const grpcAddress = (card: AgentCard) => card.endpoints.find((e) => e.protocol === Protocol.GRPC)?.address;
   const put = (card: AgentCard, instanceId: string, address: string, leaseExpiresAt: number | undefined) => {
-    learn(card);
     instances.set(key(card.name, instanceId), { instanceId, address, card, leaseExpiresAt, unhealthyUntil: 0, failures: 0 });
   };
 
@@ -93,11 +99,12 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
       for (const e of card.endpoints) {
         if (e.protocol === Protocol.GRPC) put(card, `static:${e.address}`, e.address, undefined);
       }
-      learn(card);
+      learn(card, true);
     },
     register(card, instanceId) {
       const address = grpcAddress(card);
       if (address === undefined) throw new Error(`card ${card.name} has no gRPC endpoint`);
+      learn(card, false);
       put(card, instanceId, address, now() + o.leaseTtlMs);
     },
     heartbeat(agent, instanceId) {
@@ -109,7 +116,7 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
     deregister(agent, instanceId) {
       instances.delete(key(agent, instanceId));
     },
-    inputSchema: (intent) => schemas.get(intent),
+    inputSchema: (intent) => staticSchemas.get(intent) ?? registeredSchemas.get(intent),
     knows: (intent) => declared.has(intent),
     pick(intent, exclude) {
       const t = now();

@@ -14,9 +14,12 @@ import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DelegateRequestSchema } from "../gen/agentmesh/v1/delegation_pb.js";
-import { chainHeader, createGrpcClient, encodeChain, ensureDevKeys, errorDetailOf, issueToken, loadSigningKey } from "../mesh/index.js";
+import {
+  agentAudience, chainHeader, createGrpcClient, encodeChain, ensureDevKeys, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader, issueToken, loadSigningKey,
+} from "../mesh/index.js";
 import type { GrpcClient } from "../mesh/index.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
+import { rejection } from "./support/rejection.js";
 import { startTestMesh } from "./support/test-mesh.js";
 import type { TestMesh } from "./support/test-mesh.js";
 
@@ -45,15 +48,7 @@ async function grpcDelegate(req: Req, metadata: Record<string, string> = { autho
   return client.unary(DelegationService.method.delegate, req, { metadata, deadline: Date.now() + deadlineMs });
 }
 
-async function grpcError(req: Req, metadata?: Record<string, string>): Promise<ConnectError> {
-  try {
-    await grpcDelegate(req, metadata);
-  } catch (err) {
-    if (err instanceof ConnectError) return err;
-    throw err;
-  }
-  throw new Error("the call succeeded");
-}
+const grpcError = (req: Req, metadata?: Record<string, string>): Promise<ConnectError> => rejection(grpcDelegate(req, metadata));
 
 /** Calls Delegate with plain JSON over the Connect protocol, as curl would. */
 async function connectDelegate(body: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) {
@@ -102,8 +97,10 @@ describe("bad input over gRPC", () => {
 
   it("refuses an oversized message with RESOURCE_EXHAUSTED before decoding it", async () => {
     const err = await grpcError({ taskId: id("t"), intent: "test.echo", inputs: { text: "a".repeat(5 * 1024 * 1024) } });
-    expect(err.code).toBe(Code.ResourceExhausted);
-    expect(err.rawMessage).toMatch(/^Received message larger than max \(\d+ vs 4194304\)$/);
+    // grpc-js refuses it before any mesh code runs, so no ErrorDetail: the client
+    // says so generically and keeps grpc-js's own text on the cause (grpc-client.ts).
+    expect([err.code, err.rawMessage, errorDetailOf(err)]).toEqual([Code.ResourceExhausted, "the message is larger than this hop accepts", undefined]);
+    expect((err.cause as { details?: string }).details).toMatch(/^Received message larger than max \(\d+ vs 4194304\)$/);
   });
 
   it("answers DEADLINE_EXCEEDED when the RPC deadline passes mid-task, and the task can be retried", async () => {
@@ -190,6 +187,55 @@ describe("delegation chains", () => {
     const res = await grpcDelegate({ taskId: id("fail"), intent: "test.fail", inputs: { code: "InvalidArgument" } });
     expect([res.result?.state, res.result?.error?.code, res.result?.error?.message, res.result?.error?.retryable]).toEqual([
       TaskState.FAILED, "invalid_argument", "failing with InvalidArgument as asked", false,
+    ]);
+  });
+});
+
+describe("forwarded callers", () => {
+  const asAlice = { [forwardedCallerHeader]: "alice", [forwardedRoleHeader]: "supervisor" };
+  let taskId: string;
+  let worker: GrpcClient;
+
+  beforeAll(async () => {
+    taskId = id("alice");
+    await grpcDelegate({ taskId, intent: "test.echo", inputs: { text: "alice's" } });
+    worker = createGrpcClient(`127.0.0.1:${mesh.agents[0]!.grpcPort}`);
+  });
+  afterAll(() => worker.close());
+
+  const getResult = (on: GrpcClient, metadata: Record<string, string>) => on.unary(DelegationService.method.getResult, { taskId }, { metadata }).catch((e: unknown) => e as ConnectError);
+
+  it.each<[string, string]>([
+    ["bound to another agent (agentmesh:evil)", agentAudience("evil")],
+    ["for every mesh service (agentmesh)", "agentmesh"],
+  ])("refuses a gateway token %s replayed to a worker with forwarded-caller headers", async (_name, audience) => {
+    const replayed = await mesh.token("gateway", "gateway", 300, audience);
+    const err = await getResult(worker, { authorization: `Bearer ${replayed}`, ...asAlice });
+    expect(err).toBeInstanceOf(ConnectError);
+    expect([(err as ConnectError).code, (err as ConnectError).rawMessage, errorDetailOf(err as ConnectError)?.reason]).toEqual([
+      Code.Unauthenticated, "invalid bearer token: a gateway token must be bound to this agent (audience agentmesh:worker-a)", "token_invalid",
+    ]);
+  });
+
+  it("honours the forwarded caller of a gateway token bound to the worker", async () => {
+    const bound = await mesh.token("gateway", "gateway", 300, agentAudience("worker-a"));
+    const forwarded = id("forwarded");
+    await worker.unary(DelegationService.method.delegate, { taskId: forwarded, intent: "test.echo", inputs: { text: "via" } }, { metadata: { authorization: `Bearer ${bound}`, ...asAlice } });
+    const res = await worker.unary(DelegationService.method.getResult, { taskId: forwarded }, { metadata: { authorization: `Bearer ${token}` } });
+    expect([res.state, res.outputs]).toEqual([TaskState.COMPLETED, { text: "via" }]);
+  });
+
+  it.each<[string, string, "worker" | "supervisor"]>([
+    ["the gateway", "worker", "worker"],
+    ["the gateway", "supervisor", "supervisor"],
+    ["a worker", "worker", "worker"],
+    ["a worker", "supervisor", "supervisor"],
+  ])("treats a caller that sends forwarded-caller headers to %s as itself (%s token)", async (where, _name, role) => {
+    const own = await mesh.token("bob", role);
+    const err = await getResult(where === "the gateway" ? client : worker, { authorization: `Bearer ${own}`, ...asAlice });
+    expect(err).toBeInstanceOf(ConnectError);
+    expect([(err as ConnectError).code, (err as ConnectError).rawMessage, errorDetailOf(err as ConnectError)?.reason]).toEqual([
+      Code.PermissionDenied, `task ${taskId} was delegated by another caller`, "not_task_owner",
     ]);
   });
 });

@@ -20,7 +20,7 @@ import type { Logger } from "../logger.js";
 import { serve } from "../server/serve.js";
 import { createDelegationServiceImpl } from "../tasks/delegation-service.js";
 import { createFileTaskJournal } from "../tasks/task-journal.js";
-import { createTaskStore } from "../tasks/task-store.js";
+import { createTaskStore, waitIdle } from "../tasks/task-store.js";
 import { createDelegationValidators } from "../validation/delegation-validators.js";
 import { createSchemaValidator } from "../validation/json-schema.js";
 import type { IntentDefinition, ToolDefinition } from "./intent.js";
@@ -61,7 +61,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   if (config.devKeys) {
     await ensureDevKeys(join(config.home, "keys"));
   }
-  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath) });
+  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name });
   const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
 
   const schemas = createSchemaValidator();
@@ -77,6 +77,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     catalog: { inputSchema: (name) => intents.get(name)?.inputSchema },
     schemas,
     maxInlineBytes: config.maxInlineBytes,
+    isSettled: (id) => store.get(id)?.settled === true,
   });
   const chain = createGovernanceChain({
     logger, verifier, validators, tasks: store, agent: o.name, checkSelfCycle: true,
@@ -120,6 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         await registration.stop();
         await server.shutdown(config.shutdownGraceMs);
+        if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
         gateway.close();
         await journal.close();
       })();

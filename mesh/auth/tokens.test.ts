@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorDetailOf } from "../errors.js";
 import { devKeyAlgorithm, ensureDevKeys, loadSigningKey, loadVerificationKeys } from "./keys.js";
 import type { SigningKey } from "./keys.js";
-import { createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
+import type { Role } from "./identity.js";
+import { agentAudience, createAudienceTokenSource, createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
 
 let dir: string;
 let key: SigningKey;
@@ -41,6 +42,9 @@ async function expectUnauthenticated(promise: Promise<unknown>, reason: string, 
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** The agent whose verifier the tests use. */
+const self = "copywriter";
 
 describe("ensureDevKeys", () => {
   it("writes an owner-only private JWK and a JWKS with the matching public key", async () => {
@@ -78,7 +82,7 @@ describe("issueToken", () => {
 describe("createTokenVerifier", () => {
   it("returns the caller's identity for a valid token", async () => {
     const token = await issueToken(key, { subject: "copywriter", role: "worker" });
-    const verify = createTokenVerifier({ keys });
+    const verify = createTokenVerifier({ keys, self });
     expect(await verify(`Bearer ${token}`)).toEqual({ subject: "copywriter", role: "worker", expiresAt: decodeJwt(token).exp });
   });
 
@@ -87,7 +91,7 @@ describe("createTokenVerifier", () => {
     ["upper case", "BEARER"],
   ])("accepts the scheme in %s and surrounding spaces", async (_name, scheme) => {
     const token = await issueToken(key, { subject: "cli", role: "supervisor" });
-    expect(await createTokenVerifier({ keys })(`  ${scheme}   ${token}  `)).toEqual({ subject: "cli", role: "supervisor", expiresAt: decodeJwt(token).exp });
+    expect(await createTokenVerifier({ keys, self })(`  ${scheme}   ${token}  `)).toEqual({ subject: "cli", role: "supervisor", expiresAt: decodeJwt(token).exp });
   });
 
   it.each<[string, string | null]>([
@@ -99,7 +103,7 @@ describe("createTokenVerifier", () => {
     ["two tokens", "Bearer a b"],
   ])("throws UNAUTHENTICATED token_missing for %s", async (_name, header) => {
     await expectUnauthenticated(
-      createTokenVerifier({ keys })(header),
+      createTokenVerifier({ keys, self })(header),
       "token_missing",
       "missing bearer token: send the header 'authorization: Bearer <token>'",
     );
@@ -107,14 +111,14 @@ describe("createTokenVerifier", () => {
 
   it("throws UNAUTHENTICATED token_expired for a token past its expiry and the tolerance", async () => {
     const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: -120 });
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
   });
 
   it("accepts a just-expired token within the clock tolerance, and refuses it with no tolerance", async () => {
     const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: -5 });
-    expect(await createTokenVerifier({ keys })(`Bearer ${token}`)).toEqual({ subject: "copywriter", role: "worker", expiresAt: decodeJwt(token).exp });
+    expect(await createTokenVerifier({ keys, self })(`Bearer ${token}`)).toEqual({ subject: "copywriter", role: "worker", expiresAt: decodeJwt(token).exp });
     await expectUnauthenticated(
-      createTokenVerifier({ keys, clockToleranceSeconds: 0 })(`Bearer ${token}`),
+      createTokenVerifier({ keys, self, clockToleranceSeconds: 0 })(`Bearer ${token}`),
       "token_expired",
       "expired bearer token: issue a new one",
     );
@@ -123,13 +127,13 @@ describe("createTokenVerifier", () => {
   it("throws token_invalid for a token signed by another key pair", async () => {
     const other = await loadSigningKey((await ensureDevKeys(join(dir, "other"))).signingKeyPath);
     const token = await issueToken(other, { subject: "copywriter", role: "worker" });
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
   });
 
   it("throws token_invalid for another key that claims this key's kid", async () => {
     const other = await loadSigningKey((await ensureDevKeys(join(dir, "other"))).signingKeyPath);
     const token = await issueToken({ ...other, kid: key.kid }, { subject: "copywriter", role: "worker" });
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", "invalid bearer token: signature verification failed");
   });
 
   it.each<[string, Record<string, unknown>]>([
@@ -144,7 +148,7 @@ describe("createTokenVerifier", () => {
       .setAudience(tokenIssuer)
       .setExpirationTime("1h")
       .sign(key.key);
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: the 'role' claim names no mesh role");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", "invalid bearer token: the 'role' claim names no mesh role");
   });
 
   it.each<[string, (jwt: SignJWT) => SignJWT, string]>([
@@ -153,7 +157,7 @@ describe("createTokenVerifier", () => {
     ["no subject", (jwt) => jwt.setIssuer(tokenIssuer).setAudience(tokenIssuer), "sub"],
   ])("throws token_invalid for %s, naming the claim", async (_name, shape, claim) => {
     const token = await shape(new SignJWT({ role: "worker" }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setExpirationTime("1h")).sign(key.key);
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", `invalid bearer token: claim '${claim}' is not acceptable`);
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", `invalid bearer token: claim '${claim}' is not acceptable`);
   });
 
   it("throws token_invalid for a token with no expiry", async () => {
@@ -163,14 +167,14 @@ describe("createTokenVerifier", () => {
       .setIssuer(tokenIssuer)
       .setAudience(tokenIssuer)
       .sign(key.key);
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: claim 'exp' is not acceptable");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", "invalid bearer token: claim 'exp' is not acceptable");
   });
 
   it.each<[string, string]>([
     ["a garbage string", "not-a-jwt"],
     ["three garbage segments", "aaa.bbb.ccc"],
   ])("throws token_invalid malformed token for %s", async (_name, token) => {
-    await expectUnauthenticated(createTokenVerifier({ keys })(`Bearer ${token}`), "token_invalid", "invalid bearer token: malformed token");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", "invalid bearer token: malformed token");
   });
 
   it("serves a verified token from its cache without looking its key up again", async () => {
@@ -180,7 +184,7 @@ describe("createTokenVerifier", () => {
       lookups++;
       return keys(header, input);
     };
-    const verify = createTokenVerifier({ keys: counting });
+    const verify = createTokenVerifier({ keys: counting, self });
     const first = await verify(`Bearer ${token}`);
     const second = await verify(`Bearer ${token}`);
     expect(second).toBe(first);
@@ -190,7 +194,7 @@ describe("createTokenVerifier", () => {
   it("verifies again once a cached token has expired, and refuses it", async () => {
     const issuedAt = Date.now();
     const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: 60 });
-    const verify = createTokenVerifier({ keys, clockToleranceSeconds: 0 });
+    const verify = createTokenVerifier({ keys, self, clockToleranceSeconds: 0 });
     expect((await verify(`Bearer ${token}`)).subject).toBe("copywriter");
     vi.useFakeTimers({ toFake: ["Date"], now: issuedAt + 61_000 });
     await expectUnauthenticated(verify(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
@@ -215,9 +219,89 @@ describe("createTokenSource", () => {
     expect(await source()).toBe(second);
   });
 
-  it("issues tokens the verifier accepts", async () => {
-    const source = createTokenSource(key, { subject: "gateway", role: "gateway" });
+  it("issues tokens the verifier accepts, for the audience it was given", async () => {
+    const source = createTokenSource(key, { subject: "gateway", role: "gateway", audience: agentAudience(self) });
     const token = await source();
-    expect(await createTokenVerifier({ keys })(`Bearer ${token}`)).toEqual({ subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp });
+    expect(decodeJwt(token).aud).toBe("agentmesh:copywriter");
+    expect(await createTokenVerifier({ keys, self })(`Bearer ${token}`)).toEqual({ subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp });
+  });
+});
+
+describe("issueToken audience", () => {
+  it("binds a token to the audience it is given", async () => {
+    const token = await issueToken(key, { subject: "gateway", role: "gateway", audience: agentAudience("summarizer") });
+    expect(decodeJwt(token)).toMatchObject({ sub: "gateway", role: "gateway", iss: "agentmesh", aud: "agentmesh:summarizer" });
+  });
+});
+
+describe("createTokenVerifier audiences", () => {
+  const signed = (role: Role, audience: string | string[]) =>
+    new SignJWT({ role }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setSubject("someone").setIssuer(tokenIssuer).setAudience(audience).setExpirationTime("1h").sign(key.key);
+  const gatewayNotBound = "invalid bearer token: a gateway token must be bound to this agent (audience agentmesh:copywriter)";
+
+  it.each<[string, Role, string | string[]]>([
+    ["a worker token for every mesh service", "worker", "agentmesh"],
+    ["a supervisor token for this agent only", "supervisor", "agentmesh:copywriter"],
+    ["a supervisor token for every service and this agent", "supervisor", ["agentmesh", "agentmesh:copywriter"]],
+    ["a gateway token bound to this agent", "gateway", "agentmesh:copywriter"],
+  ])("accepts %s", async (_name, role, audience) => {
+    const token = await signed(role, audience);
+    expect(await createTokenVerifier({ keys, self })(`Bearer ${token}`)).toEqual({ subject: "someone", role, expiresAt: decodeJwt(token).exp });
+  });
+
+  it.each<[string, Role, string | string[], string]>([
+    ["a worker token for another agent", "worker", "agentmesh:summarizer", "invalid bearer token: claim 'aud' is not acceptable"],
+    ["a gateway token for every mesh service", "gateway", "agentmesh", gatewayNotBound],
+    ["a gateway token bound to another agent", "gateway", "agentmesh:evil", gatewayNotBound],
+    ["a gateway token bound to this agent and every service", "gateway", ["agentmesh:copywriter", "agentmesh"], gatewayNotBound],
+    ["a gateway token bound to this agent and another", "gateway", ["agentmesh:copywriter", "agentmesh:evil"], gatewayNotBound],
+    ["a gateway token for a foreign audience", "gateway", "elsewhere", gatewayNotBound],
+  ])("throws token_invalid for %s", async (_name, role, audience, message) => {
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${await signed(role, audience)}`), "token_invalid", message);
+  });
+
+  it("refuses a gateway token that another agent's verifier accepted and cached", async () => {
+    const token = await issueToken(key, { subject: "gateway", role: "gateway", audience: agentAudience("summarizer") });
+    const summarizer = createTokenVerifier({ keys, self: "summarizer" });
+    expect((await summarizer(`Bearer ${token}`)).role).toBe("gateway");
+    expect((await summarizer(`Bearer ${token}`)).role).toBe("gateway");
+    await expectUnauthenticated(createTokenVerifier({ keys, self })(`Bearer ${token}`), "token_invalid", gatewayNotBound);
+  });
+});
+
+describe("createAudienceTokenSource", () => {
+  it("keeps one token per audience, each bound to it, renewed after nine tenths of the lifetime", async () => {
+    const start = Date.UTC(2030, 0, 1);
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    const source = createAudienceTokenSource(key, { subject: "gateway", role: "gateway", ttlSeconds: 300 });
+    const copywriter = await source(agentAudience("copywriter"));
+    const summarizer = await source(agentAudience("summarizer"));
+    expect([decodeJwt(copywriter), decodeJwt(summarizer)]).toEqual([
+      { sub: "gateway", role: "gateway", iss: "agentmesh", aud: "agentmesh:copywriter", iat: start / 1000, exp: start / 1000 + 300 },
+      { sub: "gateway", role: "gateway", iss: "agentmesh", aud: "agentmesh:summarizer", iat: start / 1000, exp: start / 1000 + 300 },
+    ]);
+
+    vi.setSystemTime(start + 269_999);
+    expect([await source(agentAudience("copywriter")), await source(agentAudience("summarizer"))]).toEqual([copywriter, summarizer]);
+
+    vi.setSystemTime(start + 270_000);
+    const renewed = await source(agentAudience("copywriter"));
+    expect(decodeJwt(renewed)).toMatchObject({ aud: "agentmesh:copywriter", iat: start / 1000 + 270 });
+  });
+
+  it("defaults the lifetime to an hour", async () => {
+    const claims = decodeJwt(await createAudienceTokenSource(key, { subject: "gateway", role: "gateway" })(agentAudience("copywriter")));
+    expect(claims.exp! - claims.iat!).toBe(3600);
+  });
+
+  it("holds at most maxAudiences tokens, dropping the oldest first", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.UTC(2030, 0, 1) });
+    const source = createAudienceTokenSource(key, { subject: "gateway", role: "gateway", maxAudiences: 2 });
+    const a = await source("agentmesh:a");
+    const b = await source("agentmesh:b");
+    await source("agentmesh:c");
+    expect(await source("agentmesh:b")).toBe(b);
+    vi.setSystemTime(Date.UTC(2030, 0, 1) + 1_000);
+    expect(await source("agentmesh:a")).not.toBe(a);
   });
 });

@@ -1,17 +1,25 @@
 /**
  * Bearer tokens: signed JWTs naming the caller (`sub`) and its role (`role`),
- * issued and accepted with issuer and audience "agentmesh".
+ * issued by "agentmesh". A token's audience is "agentmesh" (any mesh service) or
+ * "agentmesh:<agent>" (that one agent). A gateway token is always bound to the one
+ * agent it forwards a call to, so a replica that receives it cannot replay it
+ * against another agent to act as the gateway (and forward callers of its choice).
  */
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
-import type { JWTVerifyGetKey } from "jose";
+import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { Code } from "@connectrpc/connect";
 import { meshError } from "../errors.js";
 import { isRole } from "./identity.js";
 import type { Identity, Role } from "./identity.js";
 import type { SigningKey } from "./keys.js";
 
-/** Issuer and audience of every mesh token. */
+/** Issuer of every mesh token, and the audience of a token for any mesh service. */
 export const tokenIssuer = "agentmesh";
+
+/** The audience of a token accepted by agent `agent` only: "agentmesh:<agent>". */
+export function agentAudience(agent: string): string {
+  return `${tokenIssuer}:${agent}`;
+}
 
 /** Options of `issueToken`. */
 export interface IssueTokenOptions {
@@ -19,15 +27,20 @@ export interface IssueTokenOptions {
   readonly role: Role;
   /** Lifetime; default 3600 s. */
   readonly ttlSeconds?: number;
+  /**
+   * Who may accept the token; default "agentmesh" (every mesh service). A gateway
+   * token must name its one target, `agentAudience(agent)`, or no agent accepts it.
+   */
+  readonly audience?: string;
 }
 
-/** Signs a token for `subject` in `role`. */
+/** Signs a token for `subject` in `role`, for `audience` (default "agentmesh"). */
 export async function issueToken(key: SigningKey, options: IssueTokenOptions): Promise<string> {
   return new SignJWT({ role: options.role })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
     .setSubject(options.subject)
     .setIssuer(tokenIssuer)
-    .setAudience(tokenIssuer)
+    .setAudience(options.audience ?? tokenIssuer)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 3600))
     .sign(key.key);
@@ -39,6 +52,11 @@ export type TokenVerifier = (authorization: string | null) => Promise<Identity>;
 /** Options of `createTokenVerifier`. */
 export interface TokenVerifierOptions {
   readonly keys: JWTVerifyGetKey;
+  /**
+   * The name of the service that verifies: it accepts the audiences "agentmesh"
+   * and `agentAudience(self)`, and a gateway token only for the latter.
+   */
+  readonly self: string;
   /** Allowed clock skew; default 30 s. */
   readonly clockToleranceSeconds?: number;
   /** Verified tokens remembered until they expire; default 10,000. */
@@ -46,11 +64,13 @@ export interface TokenVerifierOptions {
 }
 
 /**
- * Creates a verifier. Verified tokens are cached until their expiry so the hot path
- * does not repeat the signature check; the cache is bounded.
+ * Creates the verifier of service `self`. Verified tokens are cached until their
+ * expiry so the hot path does not repeat the signature check; the cache is bounded,
+ * and belongs to this verifier (so to one audience) alone.
  *
  * Throws UNAUTHENTICATED (reasons `token_missing`, `token_expired`,
- * `token_invalid`) for anything but a valid, unexpired mesh token.
+ * `token_invalid`) for anything but a valid, unexpired mesh token meant for
+ * `self`; `token_invalid` too for a gateway token not bound to `self`.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const cacheSize = options.cacheSize ?? 10_000;
@@ -65,7 +85,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       cache.delete(token);
     }
-    const identity = await verify(token, options.keys, clockTolerance);
+    const identity = await verify(token, options.keys, options.self, clockTolerance);
     if (cache.size >= cacheSize) {
       cache.clear();
     }
@@ -84,14 +104,23 @@ function bearerToken(authorization: string | null): string {
   return m[1]!;
 }
 
-async function verify(token: string, keys: JWTVerifyGetKey, clockTolerance: number): Promise<Identity> {
+async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number): Promise<Identity> {
   try {
-    const { payload } = await jwtVerify(token, keys, { issuer: tokenIssuer, audience: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] });
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: tokenIssuer, audience: [tokenIssuer, agentAudience(self)], clockTolerance, requiredClaims: ["sub", "exp"],
+    });
     if (!isRole(payload.role)) {
       throw meshError(Code.Unauthenticated, "invalid bearer token: the 'role' claim names no mesh role", { reason: "token_invalid" });
     }
+    if (payload.role === "gateway" && !boundTo(payload, agentAudience(self))) {
+      throw gatewayNotBound(self);
+    }
     return { subject: payload.sub!, role: payload.role, expiresAt: payload.exp! };
   } catch (err) {
+    // A signed gateway token for another agent fails the audience check: say why.
+    if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "aud" && err.payload.role === "gateway") {
+      throw gatewayNotBound(self);
+    }
     if (err instanceof joseErrors.JWTExpired) {
       throw meshError(Code.Unauthenticated, "expired bearer token: issue a new one", { reason: "token_expired" });
     }
@@ -100,6 +129,18 @@ async function verify(token: string, keys: JWTVerifyGetKey, clockTolerance: numb
     }
     throw err;
   }
+}
+
+function gatewayNotBound(self: string) {
+  return meshError(Code.Unauthenticated, `invalid bearer token: a gateway token must be bound to this agent (audience ${agentAudience(self)})`, {
+    reason: "token_invalid",
+  });
+}
+
+/** True when `audience` is the token's one and only audience. */
+function boundTo(payload: JWTPayload, audience: string): boolean {
+  const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  return aud.length === 1 && aud[0] === audience;
 }
 
 function describeJoseError(err: InstanceType<typeof joseErrors.JOSEError>): string {
@@ -112,18 +153,49 @@ function describeJoseError(err: InstanceType<typeof joseErrors.JOSEError>): stri
   return "malformed token";
 }
 
+/** A fresh token for the audience it is called with. */
+export type AudienceTokenSource = (audience: string) => Promise<string>;
+
+/** Options of `createAudienceTokenSource`. */
+export interface AudienceTokenSourceOptions {
+  readonly subject: string;
+  readonly role: Role;
+  /** Lifetime of each token; default 3600 s. */
+  readonly ttlSeconds?: number;
+  /** Audiences whose token is kept; default 1,000 (past that, the oldest is dropped). */
+  readonly maxAudiences?: number;
+}
+
 /**
- * Keeps a fresh token for a service's own identity, re-issuing it when less than a
- * tenth of its lifetime is left.
+ * Keeps one fresh token per audience for a service's own identity, re-issuing a
+ * token when less than a tenth of its lifetime is left. The gateway uses it to
+ * mint a token bound to each agent it forwards to.
+ */
+export function createAudienceTokenSource(key: SigningKey, options: AudienceTokenSourceOptions): AudienceTokenSource {
+  const ttl = options.ttlSeconds ?? 3600;
+  const maxAudiences = options.maxAudiences ?? 1_000;
+  const held = new Map<string, { token: string; renewAt: number }>();
+  return async (audience) => {
+    const current = held.get(audience);
+    if (current !== undefined && Date.now() < current.renewAt) {
+      return current.token;
+    }
+    const token = await issueToken(key, { subject: options.subject, role: options.role, ttlSeconds: ttl, audience });
+    held.delete(audience);
+    if (held.size >= maxAudiences) {
+      held.delete(held.keys().next().value!);
+    }
+    held.set(audience, { token, renewAt: Date.now() + ttl * 900 });
+    return token;
+  };
+}
+
+/**
+ * Keeps a fresh token for a service's own identity and `options.audience`
+ * (default "agentmesh"), re-issuing it when less than a tenth of its lifetime is left.
  */
 export function createTokenSource(key: SigningKey, options: IssueTokenOptions): () => Promise<string> {
-  const ttl = options.ttlSeconds ?? 3600;
-  let current: { token: string; renewAt: number } | undefined;
-  return async () => {
-    if (current === undefined || Date.now() >= current.renewAt) {
-      const token = await issueToken(key, { ...options, ttlSeconds: ttl });
-      current = { token, renewAt: Date.now() + ttl * 900 };
-    }
-    return current.token;
-  };
+  const source = createAudienceTokenSource(key, { subject: options.subject, role: options.role, ttlSeconds: options.ttlSeconds, maxAudiences: 1 });
+  const audience = options.audience ?? tokenIssuer;
+  return () => source(audience);
 }

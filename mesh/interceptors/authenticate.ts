@@ -2,7 +2,9 @@
  * Step 1: authentication. Verifies the bearer token and puts the caller in the
  * call's context values. A verified gateway may forward the identity of the caller
  * it serves (headers `agentmesh-caller`, `agentmesh-caller-role`); from anyone
- * else those headers are ignored.
+ * else those headers are ignored. The verifier accepts a gateway token only when
+ * it is bound to this service (audience "agentmesh:<self>", see auth/tokens.ts),
+ * so a token the gateway sent to one agent cannot forward callers to another.
  */
 import type { MeshInterceptor } from "../call.js";
 import { callerKey } from "../context-keys.js";
