@@ -1,17 +1,21 @@
 /**
  * The gateway's task executor: resolves the intent to live replicas, refuses a
  * cycle back to the chosen agent, and forwards the call over gRPC with the
- * caller's identity, the chain, the trace and the deadline. Only a transport-level
- * UNAVAILABLE (the replica could not be reached) is retried — Delegate is
- * idempotent by task id — on another replica where one exists, with exponential
- * back-off and full jitter, within the deadline.
+ * caller's identity, the chain, the trace and the deadline.
+ *
+ * Retries: a call is tried again on another replica (with exponential back-off
+ * and full jitter, within the deadline) only when it provably never reached the
+ * first one: no connection could be made, or the server refused the stream. A
+ * call that was sent and then lost its connection may be running on that replica,
+ * so it is not moved: the caller gets UNAVAILABLE and may retry with the same task
+ * id, which the gateway sends to the same replica while that one is live.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import {
   assertNoCycle, callerKey, chainHeader, chainKey, effectiveDeadlineMs, createGrpcClient, errorDetailOf,
-  forwardedCallerHeader, forwardedRoleHeader, formatTraceparent, meshError, traceKey,
+  forwardedCallerHeader, forwardedRoleHeader, formatTraceparent, meshError, toConnectError, traceKey,
 } from "../mesh/index.js";
 import type { GrpcClient, Logger, MeshCall, TaskExecutor } from "../mesh/index.js";
 import type { Replica, RoutingTable } from "./routing-table.js";
@@ -19,7 +23,8 @@ import type { Replica, RoutingTable } from "./routing-table.js";
 /** Options of `createForwarder`. */
 export interface ForwarderOptions {
   readonly table: RoutingTable;
-  readonly token: () => Promise<string>;
+  /** The bearer token for a call to `agent`: the gateway's own, bound to that agent. */
+  readonly token: (agent: string) => Promise<string>;
   readonly logger: Logger;
   /** Most attempts per call, including the first; default 3. */
   readonly maxAttempts?: number;
@@ -41,6 +46,13 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     if (c === undefined) clients.set(address, (c = createGrpcClient(address)));
     return c;
   };
+  /** The replica each recent task was sent to, so a retry of the task goes there again. */
+  const sentTo = new Map<string, string>();
+  const remember = (taskId: string, address: string) => {
+    sentTo.delete(taskId);
+    sentTo.set(taskId, address);
+    if (sentTo.size > maxRemembered) sentTo.delete(sentTo.keys().next().value!);
+  };
   const maxAttempts = o.maxAttempts ?? 3;
   const backoff = o.backoffMs ?? 100;
 
@@ -49,30 +61,40 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     const tried = new Set<string>();
     let lastError: ConnectError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const replica = choose(o.table, req.intent, tried);
+      const replica = choose(o.table, req.intent, tried, sentTo.get(req.taskId));
       if (replica === undefined) break;
       assertNoCycle(call.values.get(chainKey)!, replica.agent, req.intent);
       tried.add(replica.address);
       const cancelDownstream = () => {
-        if (errorDetailOf(signal.reason as ConnectError)?.reason === "canceled") void forwardCancel(client(replica.address), req.taskId, call, o);
+        if (errorDetailOf(signal.reason as ConnectError)?.reason === "canceled") void forwardCancel(client(replica.address), replica.agent, req.taskId, call, o);
       };
       signal.addEventListener("abort", cancelDownstream, { once: true });
+      remember(req.taskId, replica.address);
       try {
         const res = await client(replica.address).unary(DelegationService.method.delegate, req, {
-          metadata: await forwardMetadata(call, o.token),
+          metadata: await forwardMetadata(call, () => o.token(replica.agent)),
           signal,
           ...(deadline === undefined ? {} : { deadline }),
         });
         o.table.markSuccess(replica);
         return res.result as Result;
       } catch (err) {
+        // When the task itself was canceled or ran out of time, that is the outcome,
+        // not the transport error the aborted call ended with.
+        if (signal.aborted) throw toConnectError(signal.reason);
         const ce = err instanceof ConnectError ? err : meshError(Code.Internal, "forwarding failed", { reason: "internal" }, err);
         // Only a transport failure means the replica is gone: an UNAVAILABLE that
         // a handler returned carries a mesh ErrorDetail and is the task's answer.
-        if (ce.code !== Code.Unavailable || errorDetailOf(ce) !== undefined || signal.aborted) throw ce;
+        if (ce.code !== Code.Unavailable || errorDetailOf(ce) !== undefined) throw ce;
         o.table.markFailure(replica);
+        o.logger.warn("worker unavailable", { agent: replica.agent, address: replica.address, attempt, task_id: req.taskId, error: transportMessage(ce) });
+        if (!neverSent(ce)) {
+          throw meshError(Code.Unavailable, `the worker for ${req.intent} was lost while it ran the task; retry with the same task id`, {
+            reason: "worker_lost",
+            metadata: { intent: req.intent, agent: replica.agent },
+          });
+        }
         lastError = ce;
-        o.logger.warn("worker unavailable", { agent: replica.agent, address: replica.address, attempt, task_id: req.taskId, error: ce.rawMessage });
         const pause = Math.random() * backoff * 2 ** (attempt - 1);
         if (deadline !== undefined && Date.now() + pause >= deadline) break;
         await new Promise((r) => setTimeout(r, pause));
@@ -81,7 +103,7 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       }
     }
     if (lastError !== undefined) {
-      throw meshError(Code.Unavailable, `the worker for ${req.intent} became unavailable: ${lastError.rawMessage}`, {
+      throw meshError(Code.Unavailable, `no worker for ${req.intent} could be reached (${tried.size} tried); retry later with the same task id`, {
         reason: "worker_unavailable",
         metadata: { intent: req.intent, attempts: String(tried.size) },
       });
@@ -97,9 +119,33 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
   };
 }
 
-/** The next replica to try: an untried one if any, else (a single replica) the same one again. */
-function choose(table: RoutingTable, intent: string, tried: ReadonlySet<string>): Replica | undefined {
-  return table.pick(intent, tried)[0] ?? (tried.size > 0 ? table.pick(intent)[0] : undefined);
+/** Task ids whose replica the forwarder remembers. */
+const maxRemembered = 10_000;
+
+/**
+ * The next replica to try: the one the task went to before when it is still
+ * healthy and untried, else an untried one, else (a single replica) the same one
+ * again.
+ */
+function choose(table: RoutingTable, intent: string, tried: ReadonlySet<string>, previous: string | undefined): Replica | undefined {
+  const untried = table.pick(intent, tried);
+  return untried.find((r) => r.address === previous) ?? untried[0] ?? (tried.size > 0 ? table.pick(intent)[0] : undefined);
+}
+
+/** grpc-js's own description of a transport failure (kept as the error's cause). */
+function transportMessage(err: ConnectError): string {
+  const details = (err.cause as { details?: unknown } | undefined)?.details;
+  return typeof details === "string" ? details : err.rawMessage;
+}
+
+/**
+ * True when a transport failure proves the request never reached the replica:
+ * grpc-js could not connect, or the server refused the stream (HTTP/2
+ * REFUSED_STREAM). Anything else (a dropped connection, a reset) may have come
+ * after the replica started the task.
+ */
+function neverSent(err: ConnectError): boolean {
+  return /No connection established|Stream refused by server/.test(transportMessage(err));
 }
 
 async function forwardMetadata(call: MeshCall, token: () => Promise<string>): Promise<Record<string, string>> {
@@ -116,10 +162,10 @@ async function forwardMetadata(call: MeshCall, token: () => Promise<string>): Pr
   return md;
 }
 
-async function forwardCancel(client: GrpcClient, taskId: string, call: MeshCall, o: ForwarderOptions): Promise<void> {
+async function forwardCancel(client: GrpcClient, agent: string, taskId: string, call: MeshCall, o: ForwarderOptions): Promise<void> {
   try {
     await client.unary(DelegationService.method.cancel, { taskId, reason: "canceled through the gateway" }, {
-      metadata: await forwardMetadata(call, o.token),
+      metadata: await forwardMetadata(call, () => o.token(agent)),
       deadline: Date.now() + 2_000,
     });
   } catch (err) {

@@ -70,6 +70,11 @@ export function toConnectError(err: unknown): ConnectError {
   return meshError(Code.Internal, "internal error", { reason: "internal" }, err);
 }
 
+/** DEADLINE_EXCEEDED for a task whose deadline passed while it ran. */
+export function taskDeadlineExceeded(): ConnectError {
+  return meshError(Code.DeadlineExceeded, "the task's deadline passed before it finished", { reason: "deadline_exceeded" });
+}
+
 /** The `TaskError` recorded on a result for a failed task. */
 export function taskErrorOf(err: ConnectError): TaskError {
   return create(TaskErrorSchema, {

@@ -40,7 +40,9 @@ export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
         wallTime: preciseDuration(performance.now() - t0),
       });
     try {
-      const outcome = await untilAborted(intent.handle(call.values.get(inputsKey) as never, ctx), signal);
+      // The task holds its claim until the handler itself settles, even when it is
+      // canceled or its deadline passes: a retry never runs beside it.
+      const outcome = await intent.handle(call.values.get(inputsKey) as never, ctx);
       const violations = o.schemas.validate(intent.outputSchema, outcome.outputs, "outputs");
       if (violations.length > 0) {
         throw meshError(Code.Internal, `${intent.name} produced outputs that break its output schema: ${describeViolations(violations)}`, {
@@ -86,23 +88,4 @@ function assertToolsAllowed(intent: IntentDefinition<never, unknown>, allowed: r
       metadata: { tools: missing.join(",") },
     });
   }
-}
-
-/** Resolves like `work`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(toConnectError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(toConnectError(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e instanceof Error ? e : toConnectError(e));
-      },
-    );
-  });
 }

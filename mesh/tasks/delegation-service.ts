@@ -5,18 +5,19 @@
  */
 import { Code } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { DelegationMode, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { DelegateRequest, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TaskEventSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshServiceImpl } from "../call.js";
 import { callerKey, taskSignalKey } from "../context-keys.js";
-import { meshError } from "../errors.js";
+import { meshError, taskDeadlineExceeded } from "../errors.js";
 import type { Identity } from "../auth/identity.js";
 import { isTerminal, stateName } from "./task-states.js";
 import type { TaskRecord, TaskStore } from "./task-store.js";
 import { withState } from "./result-builder.js";
+import { effectiveDeadlineMs } from "../validation/delegate-request-rules.js";
 
 /**
  * Executes an admitted task and resolves to its terminal result. It throws a
@@ -31,8 +32,13 @@ export interface DelegationServiceOptions {
   readonly execute: TaskExecutor;
 }
 
-/** Roles that may read and cancel tasks they did not delegate themselves. */
+/** Roles that may read tasks they did not delegate themselves. */
 const overseers: ReadonlySet<string> = new Set(["gateway", "auditor"]);
+/**
+ * Roles that may cancel tasks they did not delegate: only the gateway, which
+ * forwards the delegator's own Cancel (the caller it forwards is checked there).
+ */
+const cancelers: ReadonlySet<string> = new Set(["gateway"]);
 
 /** Creates the service implementation. */
 export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshServiceImpl<typeof DelegationService> {
@@ -47,15 +53,16 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
   };
   return {
     async delegate(req, call) {
-      if (req.mode === DelegationMode.QUEUED) {
-        throw meshError(Code.Unimplemented, "queued mode is not available on this mesh yet: delegate with mode SYNC", { reason: "mode_unsupported" });
-      }
-      const taskSignal = call.values.get(taskSignalKey)!;
       const started = withState(store.get(req.taskId)!.result, TaskState.WORKING);
       store.update(req.taskId, started);
-      const signal = AbortSignal.any([call.signal, taskSignal]);
-      const result = await o.execute(req, call, started, signal);
-      return { result };
+      // The task runs until it ends, is canceled or its deadline passes; the
+      // call that started it may go away meanwhile (see idempotency.ts).
+      const { signal, dispose } = taskSignal(call.values.get(taskSignalKey)!, effectiveDeadlineMs(call.deadline, req));
+      try {
+        return { result: await o.execute(req, call, started, signal) };
+      } finally {
+        dispose();
+      }
     },
     getResult(req, call) {
       return Promise.resolve(owned(req.taskId, call).result);
@@ -65,7 +72,11 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
       yield* followTask(store, rec, call.signal);
     },
     async cancel(req, call) {
-      owned(req.taskId, call);
+      const rec = owned(req.taskId, call);
+      const caller = call.values.get(callerKey)!;
+      if (rec.owner !== caller.subject && !cancelers.has(caller.role)) {
+        throw meshError(Code.PermissionDenied, `task ${rec.taskId} may be canceled only by the caller that delegated it`, { reason: "not_task_owner" });
+      }
       return { result: await store.cancel(req.taskId, req.reason) };
     },
   };
@@ -75,6 +86,16 @@ function assertMayRead(rec: TaskRecord, caller: Identity): void {
   if (rec.owner !== caller.subject && !overseers.has(caller.role)) {
     throw meshError(Code.PermissionDenied, `task ${rec.taskId} was delegated by another caller`, { reason: "not_task_owner" });
   }
+}
+
+/** The task's own signal, also aborted with DEADLINE_EXCEEDED when `deadline` (epoch ms) passes. */
+function taskSignal(canceled: AbortSignal, deadline: number | undefined): { signal: AbortSignal; dispose: () => void } {
+  if (deadline === undefined) return { signal: canceled, dispose: () => undefined };
+  const expiry = new AbortController();
+  const timer = setTimeout(() => {
+    expiry.abort(taskDeadlineExceeded());
+  }, Math.max(0, deadline - Date.now()));
+  return { signal: AbortSignal.any([canceled, expiry.signal]), dispose: () => clearTimeout(timer) };
 }
 
 /** Streams a task's snapshots as events, from its current state until a terminal one. */

@@ -57,13 +57,24 @@ export function createFileTaskJournal(path: string): TaskJournal {
     append(rec) {
       const line: Line = { t: rec.taskId, f: rec.fingerprint, o: rec.owner, r: Buffer.from(toBinary(ResultSchema, rec.result)).toString("base64") };
       const text = JSON.stringify(line) + "\n";
-      queue = queue.then(async () => {
+      // Each write waits for the one before, whether that one succeeded or not:
+      // a failed write fails its own append only, and the file is opened again
+      // for the next one.
+      const write = queue.catch(() => undefined).then(async () => {
         handle ??= open(path, "a");
-        const fh = await handle;
-        await appendFile(fh, text);
-        await fh.datasync();
+        try {
+          const fh = await handle;
+          await appendFile(fh, text);
+          await fh.datasync();
+        } catch (err) {
+          const broken = handle;
+          handle = undefined;
+          await broken?.then((fh) => fh.close()).catch(() => undefined);
+          throw err;
+        }
       });
-      return queue;
+      queue = write;
+      return write;
     },
     async close() {
       await queue.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -99,13 +99,14 @@ describe("createTaskStore", () => {
     expect(detail?.metadata).toEqual({ task_id: "t-1" });
   });
 
-  it("runs a released task again on the next identical request, after showing the failure and waking joiners", async () => {
+  it("runs a released task again on the next identical request, after showing the failure and failing joiners with the same error", async () => {
     const store = createTaskStore();
     expectStarted(claim(store, "t-1"));
     const joined = claim(store, "t-1");
     if (joined.kind !== "joined") throw new Error(`expected joined, got ${joined.kind}`);
-    store.release("t-1", failed("t-1", true));
-    await expect(joined.done).resolves.toEqual(failed("t-1", true));
+    const error = new ConnectError("worker gone", Code.Unavailable);
+    store.release("t-1", failed("t-1", true), error);
+    await expect(joined.done).rejects.toBe(error);
     expect(store.get("t-1")).toEqual({ taskId: "t-1", fingerprint: "fp-1", owner: "supervisor", result: failed("t-1", true), settled: false });
     expectStarted(claim(store, "t-1"));
     expect(store.get("t-1")?.result).toEqual(submitted("t-1"));
@@ -200,11 +201,26 @@ describe("createTaskStore", () => {
     expect(other).toEqual([]);
   });
 
+  it("idle() waits for running executions to end", async () => {
+    const store = createTaskStore();
+    await store.idle();
+    expectStarted(claim(store, "t-1"));
+    expectStarted(claim(store, "t-2"));
+    let idle = false;
+    const waiting = store.idle().then(() => (idle = true));
+    await store.finish("t-1", completed("t-1"));
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    store.release("t-2", failed("t-2", true), new ConnectError("gone", Code.Unavailable));
+    await waiting;
+    expect(idle).toBe(true);
+  });
+
   it("ignores update, finish and release of an unknown task", async () => {
     const store = createTaskStore();
     store.update("t-9", completed("t-9"));
     await store.finish("t-9", completed("t-9"));
-    store.release("t-9", failed("t-9", true));
+    store.release("t-9", failed("t-9", true), new ConnectError("gone", Code.Unavailable));
     expect(store.get("t-9")).toBeUndefined();
   });
 });
@@ -238,6 +254,20 @@ describe("createTaskStore with a file journal", () => {
     const after = createTaskStore(journal());
     expect(after.get("t-1")).toEqual({ taskId: "t-1", fingerprint: "fp-1", owner: "supervisor", result: completed("t-1"), settled: true });
     expect(claim(after, "t-1")).toEqual({ kind: "finished", result: completed("t-1") });
+  });
+
+  it("recovers from a failed write: that append fails, later appends are written", async () => {
+    const j = journal();
+    const record = (taskId: string) => ({ taskId, fingerprint: "fp-1", owner: "supervisor", result: completed(taskId), settled: true });
+    // Make the journal path unwritable (a directory), then writable again.
+    rmSync(path);
+    mkdirSync(path);
+    await expect(j.append(record("t-1"))).rejects.toThrow(/EISDIR/);
+    rmSync(path, { recursive: true });
+    writeFileSync(path, "");
+    await j.append(record("t-2"));
+    await j.append(record("t-3"));
+    expect(createFileTaskJournal(path).replay().map((r) => r.taskId)).toEqual(["t-2", "t-3"]);
   });
 
   it("keeps a canceled task canceled after a restart", async () => {

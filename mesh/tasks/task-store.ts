@@ -7,6 +7,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import { ResultSchema, TaskErrorSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import { meshError } from "../errors.js";
@@ -33,7 +34,11 @@ export interface TaskRecord {
 export type BeginOutcome =
   /** The caller owns the execution: run it, then `finish` or `release`. */
   | { readonly kind: "started"; readonly signal: AbortSignal }
-  /** An identical request is executing: wait for its result. */
+  /**
+   * An identical request is executing: wait for its outcome. `done` resolves with
+   * the terminal result, or rejects with the same error as the execution when it
+   * was released.
+   */
   | { readonly kind: "joined"; readonly done: Promise<Result> }
   /** The task already ended: this is its result. */
   | { readonly kind: "finished"; readonly result: Result };
@@ -56,9 +61,12 @@ export interface TaskStore {
   finish(taskId: string, result: Result): Promise<void>;
   /**
    * Ends an execution that failed in a way a retry may fix: the failure is
-   * visible to `GetResult`, and the next `begin` with the same request runs again.
+   * visible to `GetResult`, requests that joined the execution fail with `error`,
+   * and the next `begin` with the same request runs again.
    */
-  release(taskId: string, result: Result): void;
+  release(taskId: string, result: Result, error: ConnectError): void;
+  /** Resolves once no execution is running (for a graceful stop). */
+  idle(): Promise<void>;
   /** Cancels a task that has not ended; returns its result after the cancellation. */
   cancel(taskId: string, reason: string): Promise<Result>;
   /** Follows a task's snapshots; returns the function that stops following. */
@@ -69,6 +77,7 @@ interface Running {
   readonly controller: AbortController;
   readonly done: Promise<Result>;
   readonly resolve: (r: Result) => void;
+  readonly reject: (e: ConnectError) => void;
 }
 
 /**
@@ -91,10 +100,16 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
   const publish = (rec: TaskRecord) => {
     for (const l of listeners.get(rec.taskId) ?? []) l(rec.result);
   };
-  const settle = (taskId: string, result: Result) => {
+  let idleWaiters: (() => void)[] = [];
+  const settle = (taskId: string, outcome: { result: Result } | { error: ConnectError }) => {
     const run = running.get(taskId);
     running.delete(taskId);
-    run?.resolve(result);
+    if ("error" in outcome) run?.reject(outcome.error);
+    else run?.resolve(outcome.result);
+    if (running.size === 0) {
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
+    }
   };
 
   return {
@@ -113,9 +128,15 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
         if (existing.settled) return { kind: "finished", result: existing.result };
       }
       let resolve!: (r: Result) => void;
-      const done = new Promise<Result>((r) => (resolve = r));
+      let reject!: (e: ConnectError) => void;
+      const done = new Promise<Result>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Nobody may be waiting when a released execution rejects `done`.
+      done.catch(() => undefined);
       const controller = new AbortController();
-      running.set(taskId, { controller, done, resolve });
+      running.set(taskId, { controller, done, resolve, reject });
       const rec: TaskRecord = { taskId, fingerprint, owner, result: initial, settled: false };
       records.set(taskId, rec);
       // Recording the start is best effort: a start lost in a crash replays as no
@@ -139,16 +160,19 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
         await journal?.append(rec);
         publish(rec);
       }
-      settle(taskId, rec.result);
+      settle(taskId, { result: rec.result });
     },
-    release(taskId, result) {
+    release(taskId, result, error) {
       const rec = records.get(taskId);
       if (rec !== undefined && !isTerminal(rec.result.state)) {
         rec.result = result;
         rec.settled = false;
         publish(rec);
       }
-      settle(taskId, result);
+      settle(taskId, { error });
+    },
+    idle() {
+      return running.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
     async cancel(taskId, reason) {
       const rec = records.get(taskId);
@@ -167,7 +191,7 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       publish(rec);
       const run = running.get(taskId);
       run?.controller.abort(meshError(Code.Canceled, "task canceled", { reason: "canceled" }));
-      settle(taskId, rec.result);
+      settle(taskId, { result: rec.result });
       return rec.result;
     },
     watch(taskId, listener) {
@@ -180,6 +204,20 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       };
     },
   };
+}
+
+/**
+ * Waits up to `ms` for the running executions of `store` to end (a graceful stop:
+ * tasks whose callers already left still get to finish). False on timeout.
+ */
+export async function waitIdle(store: TaskStore, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([store.idle().then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A task that failed with a retryable error may run again under the same id. */

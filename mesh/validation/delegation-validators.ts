@@ -7,6 +7,7 @@ import {
   DelegationService,
 } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { CancelRequest, DelegateRequest, GetResultRequest, WatchResultRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { DelegationMode } from "../../gen/agentmesh/v1/task_pb.js";
 import { inputsKey } from "../context-keys.js";
 import { invalidArgument, meshError } from "../errors.js";
 import { methodKey } from "../interceptors/validate-request.js";
@@ -27,6 +28,12 @@ export interface DelegationValidatorOptions {
   readonly schemas: SchemaValidator;
   /** Largest inline `inputs`, as JSON bytes; default 256 KiB. */
   readonly maxInlineBytes?: number;
+  /**
+   * True when the task id already has a final result. Such a request skips the
+   * deadline check, so a retry after the deadline still reads the stored result
+   * (the idempotency step answers it, or refuses a different request).
+   */
+  readonly isSettled?: (taskId: string) => boolean;
 }
 
 /** Default inline inputs limit: larger content travels as an artifact. */
@@ -43,8 +50,11 @@ export function createDelegationValidators(options: DelegationValidatorOptions):
     if (violations.length > 0) {
       throw invalidArgument(`invalid DelegateRequest: ${describeViolations(violations)}`, "request_invalid", violations);
     }
+    if (req.mode === DelegationMode.QUEUED) {
+      throw meshError(Code.Unimplemented, "queued mode is not available on this mesh yet: delegate with mode SYNC", { reason: "mode_unsupported" });
+    }
     const deadline = constraintDeadlineMs(req);
-    if (deadline !== undefined && deadline <= Date.now()) {
+    if (deadline !== undefined && deadline <= Date.now() && options.isSettled?.(req.taskId) !== true) {
       throw meshError(Code.DeadlineExceeded, `the task deadline ${new Date(deadline).toISOString()} has already passed`, {
         reason: "deadline_passed",
       });
