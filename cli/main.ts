@@ -8,9 +8,9 @@
  *   agentmesh agents                   the agents and replicas the gateway knows
  *   agentmesh token issue --subject NAME --role ROLE
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { toJsonString } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
@@ -21,122 +21,134 @@ import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { createGrpcClient, ensureDevKeys, errorDetailOf, issueToken, loadSigningKey, roles } from "../mesh/index.js";
 import type { Role } from "../mesh/index.js";
 import { cliToken } from "./cli-identity.js";
+import { readCliConfig } from "./config.js";
+import type { CliConfig } from "./config.js";
 import { startMeshProcesses } from "./mesh-processes.js";
 import { repoRoot } from "./process-group.js";
 import { formatResultTree } from "./result-tree.js";
 
-const home = () => resolve(process.env.AGENTMESH_HOME ?? ".agentmesh");
-const gatewayOption = () => new Option("--gateway <host:port>", "gRPC address of the gateway").default(process.env.AGENTMESH_GATEWAY ?? "127.0.0.1:7070");
+/** The command with its subcommands; `config` holds everything read from the environment. */
+function createProgram(config: CliConfig): Command {
+  const gatewayOption = () => new Option("--gateway <host:port>", "gRPC address of the gateway").default(config.gatewayAddress);
 
-const program = new Command("agentmesh").description("A gRPC service mesh in which AI agents delegate tasks to other agents safely.");
+  const program = new Command("agentmesh").description("A gRPC service mesh in which AI agents delegate tasks to other agents safely.");
 
-program
-  .command("token")
-  .description("bearer tokens")
-  .command("issue")
-  .description("mint a token from the local development key")
-  .requiredOption("--subject <name>", "the caller's name")
-  .addOption(new Option("--role <role>", "the caller's role").choices([...roles]).makeOptionMandatory())
-  .option("--ttl <seconds>", "lifetime in seconds", "3600")
-  .action(async (o: { subject: string; role: Role; ttl: string }) => {
-    const { signingKeyPath } = await ensureDevKeys(join(home(), "keys"));
-    process.stdout.write((await issueToken(await loadSigningKey(signingKeyPath), { subject: o.subject, role: o.role, ttlSeconds: Number(o.ttl) })) + "\n");
-  });
-
-const upOptions = (cmd: Command) =>
-  cmd.option("--port <port>", "gateway gRPC port", "7070").option("--connect-port <port>", "gateway Connect / gRPC-Web port", "7071");
-
-upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: { port: string; connectPort: string }) => {
-  const mesh = await up(o);
-  process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort} — Ctrl-C stops it\n`);
-  stopOnSignal(() => mesh.stop());
-});
-
-upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
-  const mesh = await up(o);
-  stopOnSignal(() => mesh.stop());
-  const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
-  process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} ...\n\n`);
-  try {
-    const result = await delegate(mesh.gatewayAddress, "campaign.launch", inputs, `demo-${randomUUID()}`, 120_000);
-    printResult(result);
-  } catch (err) {
-    printError(err);
-  }
-  process.stdout.write(`\nthe mesh keeps serving on 127.0.0.1:${o.port} (gRPC) and 127.0.0.1:${o.connectPort} (Connect) — Ctrl-C stops it\n`);
-});
-
-program
-  .command("delegate")
-  .description("delegate a task through the gateway and print its result")
-  .requiredOption("--intent <intent>", "intent to execute, e.g. copy.draft")
-  .requiredOption("--input <file>", "JSON file with the inputs ('-' for standard input)")
-  .option("--task-id <id>", "idempotency key (default: a new UUID)")
-  .option("--timeout <ms>", "deadline of the call", "60000")
-  .option("--json", "print the result as proto JSON")
-  .addOption(gatewayOption())
-  .action(async (o: { intent: string; input: string; taskId?: string; timeout: string; json?: boolean; gateway: string }) => {
-    const text = o.input === "-" ? await readStdin() : await readFile(o.input, "utf8");
-    try {
-      const result = await delegate(o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout));
-      if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
-      else printResult(result);
-    } catch (err) {
-      printError(err);
-      process.exitCode = 1;
-    }
-  });
-
-program
-  .command("result")
-  .description("print the result of a task in any state")
-  .argument("<task-id>")
-  .addOption(gatewayOption())
-  .action(async (taskId: string, o: { gateway: string }) => {
-    const client = createGrpcClient(o.gateway);
-    try {
-      printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await auth(), deadline: Date.now() + 10_000 }));
-    } catch (err) {
-      printError(err);
-      process.exitCode = 1;
-    } finally {
-      client.close();
-    }
-  });
-
-program
-  .command("agents")
-  .description("list the agents and replicas the gateway routes to")
-  .addOption(gatewayOption())
-  .action(async (o: { gateway: string }) => {
-    const client = createGrpcClient(o.gateway);
-    try {
-      const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: await auth(), deadline: Date.now() + 10_000 });
-      for (const a of res.agents) {
-        process.stdout.write(`${a.card!.name}  intents: ${a.card!.intents.map((i) => i.name).join(", ")}\n`);
-        for (const i of a.instances) process.stdout.write(`  ${i.instanceId}  ${i.endpoints.map((e) => e.address).join(" ")}  ${i.healthy ? "healthy" : "backing off"}\n`);
+  program
+    .command("token")
+    .description("bearer tokens")
+    .command("issue")
+    .description("mint a token from the local development key")
+    .requiredOption("--subject <name>", "the caller's name")
+    .addOption(new Option("--role <role>", "the caller's role").choices([...roles]).makeOptionMandatory())
+    .option("--ttl <seconds>", "lifetime in seconds", "3600")
+    .option("--audience <aud>", "who accepts the token: agentmesh (every mesh service) or agentmesh:<agent> (that agent only; a gateway-role token must name one agent)", "agentmesh")
+    .action(async (o: { subject: string; role: Role; ttl: string; audience: string }) => {
+      const ttlSeconds = Number(o.ttl);
+      if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new InvalidArgumentError("--ttl must be a positive whole number of seconds");
+      if (o.audience !== "agentmesh" && !/^agentmesh:[a-z][a-z0-9-]{0,62}$/.test(o.audience)) {
+        throw new InvalidArgumentError("--audience must be agentmesh or agentmesh:<agent name>");
       }
-    } catch (err) {
-      printError(err);
-      process.exitCode = 1;
-    } finally {
-      client.close();
-    }
+      const { signingKeyPath } = await ensureDevKeys(join(config.home, "keys"));
+      process.stdout.write((await issueToken(await loadSigningKey(signingKeyPath), { subject: o.subject, role: o.role, ttlSeconds, audience: o.audience })) + "\n");
+    });
+
+  const upOptions = (cmd: Command) =>
+    cmd.option("--port <port>", "gateway gRPC port", "7070").option("--connect-port <port>", "gateway Connect / gRPC-Web port", "7071");
+
+  upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: { port: string; connectPort: string }) => {
+    const mesh = await up(o, config.home);
+    process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort} — Ctrl-C stops it\n`);
+    stopOnSignal(() => mesh.stop());
   });
 
-async function auth(): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await cliToken(home())}` };
+  upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
+    const mesh = await up(o, config.home);
+    stopOnSignal(() => mesh.stop());
+    const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
+    process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} ...\n\n`);
+    try {
+      const result = await delegate(config, mesh.gatewayAddress, "campaign.launch", inputs, `demo-${randomUUID()}`, 120_000);
+      printResult(result);
+    } catch (err) {
+      printError(err);
+    }
+    process.stdout.write(`\nthe mesh keeps serving on 127.0.0.1:${o.port} (gRPC) and 127.0.0.1:${o.connectPort} (Connect) — Ctrl-C stops it\n`);
+  });
+
+  program
+    .command("delegate")
+    .description("delegate a task through the gateway and print its result")
+    .requiredOption("--intent <intent>", "intent to execute, e.g. copy.draft")
+    .requiredOption("--input <file>", "JSON file with the inputs ('-' for standard input)")
+    .option("--task-id <id>", "idempotency key (default: a new UUID)")
+    .option("--timeout <ms>", "deadline of the call", "60000")
+    .option("--json", "print the result as proto JSON")
+    .addOption(gatewayOption())
+    .action(async (o: { intent: string; input: string; taskId?: string; timeout: string; json?: boolean; gateway: string }) => {
+      const text = o.input === "-" ? await readStdin() : await readFile(o.input, "utf8");
+      try {
+        const result = await delegate(config, o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout));
+        if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
+        else printResult(result);
+      } catch (err) {
+        printError(err);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("result")
+    .description("print the result of a task in any state")
+    .argument("<task-id>")
+    .addOption(gatewayOption())
+    .action(async (taskId: string, o: { gateway: string }) => {
+      const client = createGrpcClient(o.gateway);
+      try {
+        printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await auth(config), deadline: Date.now() + 10_000 }));
+      } catch (err) {
+        printError(err);
+        process.exitCode = 1;
+      } finally {
+        client.close();
+      }
+    });
+
+  program
+    .command("agents")
+    .description("list the agents and replicas the gateway routes to")
+    .addOption(gatewayOption())
+    .action(async (o: { gateway: string }) => {
+      const client = createGrpcClient(o.gateway);
+      try {
+        const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: await auth(config), deadline: Date.now() + 10_000 });
+        for (const a of res.agents) {
+          process.stdout.write(`${a.card!.name}  intents: ${a.card!.intents.map((i) => i.name).join(", ")}\n`);
+          for (const i of a.instances) process.stdout.write(`  ${i.instanceId}  ${i.endpoints.map((e) => e.address).join(" ")}  ${i.healthy ? "healthy" : "backing off"}\n`);
+        }
+      } catch (err) {
+        printError(err);
+        process.exitCode = 1;
+      } finally {
+        client.close();
+      }
+    });
+
+  return program;
 }
 
-async function up(o: { port: string; connectPort: string }) {
+async function auth(config: CliConfig): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await cliToken(config.home, { token: config.token, subject: config.subject })}` };
+}
+
+async function up(o: { port: string; connectPort: string }, home: string) {
   const tty = process.stdout.isTTY;
-  return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home: home(), print: (l) => process.stdout.write(l + "\n"), tty });
+  return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home, print: (l) => process.stdout.write(l + "\n"), tty });
 }
 
-async function delegate(gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number): Promise<Result> {
+async function delegate(config: CliConfig, gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number): Promise<Result> {
   const client = createGrpcClient(gateway);
   try {
-    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await auth(), deadline: Date.now() + timeoutMs });
+    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await auth(config), deadline: Date.now() + timeoutMs });
     return res.result!;
   } finally {
     client.close();
@@ -178,7 +190,16 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-program.parseAsync().catch((err: unknown) => {
+function fail(err: unknown): never {
   process.stderr.write(`agentmesh: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
-});
+}
+
+// The environment is read here, once; a malformed variable stops the command before it runs.
+let config: CliConfig;
+try {
+  config = readCliConfig(process.env);
+} catch (err) {
+  fail(err);
+}
+createProgram(config).parseAsync().catch(fail);

@@ -5,7 +5,6 @@
  */
 import type { ContextValues } from "@connectrpc/connect";
 import type {
-  DescMessage,
   DescMethod,
   DescMethodServerStreaming,
   DescMethodUnary,
@@ -98,9 +97,4 @@ export function bindService<S extends DescService>(
     return { method, handler: applyInterceptors(inner, interceptors) };
   });
   return { service, methods };
-}
-
-/** Request schema of a method, typed loosely for adapters. */
-export function inputOf(method: DescMethod): DescMessage {
-  return method.input;
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,22 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * How many journal lines each service wrote for `taskId` and its sub-tasks: an
+ * execution writes one when it starts and one when it ends, so an unchanged count
+ * means nothing ran again.
+ */
+function journalLines(taskId: string): Record<string, number> {
+  const dir = join(home, "data");
+  return Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(".tasks.jsonl")).sort().map((f) => {
+    const ids = readFileSync(join(dir, f), "utf8").split("\n").filter((l) => l !== "").map((l) => (JSON.parse(l) as { t: string }).t);
+    return [f, ids.filter((t) => t === taskId || t.startsWith(`${taskId}.`)).length];
+  }));
+}
+
+/** Trace id of the first delegation of e2e-1, as the result tree printed it. */
+let firstTraceId = "";
 
 const cli = (...args: string[]) => run(process.execPath, ["bin/agentmesh.js", ...args], { env, timeout: 60_000 });
 
@@ -64,6 +80,8 @@ describe("agentmesh up + delegate", () => {
 
   it("delegates the demo goal and prints the result tree with rolled-up cost", async () => {
     const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`);
+    firstTraceId = /^trace id: ([0-9a-f]{32})$/m.exec(stdout)?.[1] ?? "";
+    expect(firstTraceId).not.toBe("");
     const tree = stdout.split("\n").slice(0, 5);
     expect(tree[0]).toMatch(/^✔ campaign\.launch → supervisor {2}\[completed\] {2}confidence \d\.\d\d {2}cost: 14 tool calls, 0 tokens, \$0\.000000, [\d.]+ ms {2}\(task e2e-1\)$/);
     expect(tree.slice(1).map((l) => l.replace(/ {2}confidence.*$/, "")).sort()).toEqual([
@@ -77,10 +95,19 @@ describe("agentmesh up + delegate", () => {
     expect(JSON.parse(readFileSync(join(home, "outbox", outbox[0]!), "utf8"))).toMatchObject({ taskId: "e2e-1.publish", channel: "email" });
   });
 
-  it("returns the stored result for a repeated task id without publishing again", async () => {
+  it("returns the stored result for a repeated task id without running or publishing again", async () => {
+    const journals = journalLines("e2e-1");
+    expect(journals).toEqual({
+      "copywriter.tasks.jsonl": 2, "gateway.tasks.jsonl": 10, "publisher.tasks.jsonl": 2,
+      "segmenter.tasks.jsonl": 2, "summarizer.tasks.jsonl": 2, "supervisor.tasks.jsonl": 2,
+    });
+    const outboxFile = join(home, "outbox", "e2e-1.publish.json");
+    const published = statSync(outboxFile);
     const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`, "--json");
-    expect(JSON.parse(stdout)).toMatchObject({ taskId: "e2e-1", state: "TASK_STATE_COMPLETED" });
+    expect(JSON.parse(stdout)).toMatchObject({ taskId: "e2e-1", state: "TASK_STATE_COMPLETED", traceId: firstTraceId });
+    expect(journalLines("e2e-1")).toEqual(journals);
     expect(readdirSync(join(home, "outbox"))).toEqual(["e2e-1.publish.json"]);
+    expect([statSync(outboxFile).ino, statSync(outboxFile).mtimeMs]).toEqual([published.ino, published.mtimeMs]);
   });
 
   it("reports bad inputs with the code's message and the field violations, exiting 1", async () => {

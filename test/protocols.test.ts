@@ -6,13 +6,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { fromBinary } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
 import { createClient, ConnectError, Code } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
-import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import { DelegationService, ErrorDetailSchema } from "../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import { errorDetailOf } from "../mesh/index.js";
 import { checkHealth } from "../cli/health-check.js";
@@ -115,16 +119,59 @@ describe("buf curl with server reflection", () => {
 });
 
 describe("plain curl over the Connect protocol", () => {
-  const curl = (body: string, auth: boolean) =>
-    run("curl", ["-sS", "-X", "POST", "-H", "content-type: application/json", ...(auth ? ["-H", `authorization: Bearer ${token}`] : []), "--data", body, `${mesh.connectUrl}/agentmesh.v1.DelegationService/Delegate`]);
+  /** The answer of a Connect call: HTTP status and JSON body (a response or an error). */
+  interface ConnectAnswer {
+    readonly status: number;
+    readonly json: { code?: string; message?: string; details?: { type: string; value: string }[]; result?: unknown };
+  }
+  let bodies = 0;
+  /** POSTs `body` as JSON to Delegate with curl (from a file: it may be larger than a command line); headers default to the bearer token. */
+  const curl = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }): Promise<ConnectAnswer> => {
+    const file = join(mesh.home, `curl-body-${++bodies}.json`);
+    writeFileSync(file, JSON.stringify(body));
+    const { stdout } = await run("curl", [
+      "-sS", "-X", "POST", "-H", "content-type: application/json", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+      "--data-binary", `@${file}`, "-w", "\n%{http_code}", `${mesh.connectUrl}/agentmesh.v1.DelegationService/Delegate`,
+    ]);
+    const cut = stdout.lastIndexOf("\n");
+    return { status: Number(stdout.slice(cut + 1)), json: JSON.parse(stdout.slice(0, cut)) as ConnectAnswer["json"] };
+  };
+  /** The mesh ErrorDetail of a Connect error body, decoded from its binary `value`. */
+  const detailOf = (json: ConnectAnswer["json"]) => {
+    const detail = json.details?.find((d) => d.type === ErrorDetailSchema.typeName);
+    return detail === undefined ? undefined : fromBinary(ErrorDetailSchema, base64Decode(detail.value));
+  };
 
   it("calls Delegate with a JSON body", async () => {
-    const { stdout } = await curl(JSON.stringify({ taskId: "curl-1", intent: "test.echo", inputs: { text: "from curl" } }), true);
-    expect((JSON.parse(stdout) as { result: unknown }).result).toMatchObject({ taskId: "curl-1", agent: "worker-a", state: "TASK_STATE_COMPLETED", outputs: { text: "from curl" } });
+    const { status, json } = await curl({ taskId: "curl-1", intent: "test.echo", inputs: { text: "from curl" } });
+    expect(status).toBe(200);
+    expect(json.result).toMatchObject({ taskId: "curl-1", agent: "worker-a", state: "TASK_STATE_COMPLETED", outputs: { text: "from curl" } });
   });
 
-  it("gets the same checks: no token is refused", async () => {
-    const { stdout } = await curl(JSON.stringify({ taskId: "curl-2", intent: "test.echo", inputs: { text: "x" } }), false);
-    expect(JSON.parse(stdout)).toMatchObject({ code: "unauthenticated", message: "missing bearer token: send the header 'authorization: Bearer <token>'" });
+  // The same refusals, codes, messages and reasons as over gRPC (test/governance.test.ts).
+  it.each<[string, unknown, Record<string, string> | undefined, number, string, string, string, [string, string][]]>([
+    ["a missing token", { taskId: "curl-2", intent: "test.echo", inputs: { text: "x" } }, {}, 401, "unauthenticated", "missing bearer token: send the header 'authorization: Bearer <token>'", "token_missing", []],
+    [
+      "inputs that break the schema", { taskId: "curl-3", intent: "test.echo", inputs: { text: 5, extra: true } }, undefined, 400, "invalid_argument",
+      "inputs do not match the schema of test.echo: inputs.extra is not allowed by the schema; inputs.text must be string", "input_schema_violation",
+      [["inputs.extra", "is not allowed by the schema"], ["inputs.text", "must be string"]],
+    ],
+    ["an unknown intent", { taskId: "curl-4", intent: "test.nope", inputs: {} }, undefined, 400, "invalid_argument", 'unknown intent "test.nope": no agent card declares it', "unknown_intent", []],
+    [
+      "an expired task deadline", { taskId: "curl-5", intent: "test.echo", inputs: { text: "x" }, constraints: { deadline: "2020-01-01T00:00:00Z" } }, undefined, 504, "deadline_exceeded",
+      "the task deadline 2020-01-01T00:00:00.000Z has already passed", "deadline_passed", [],
+    ],
+  ])("refuses %s with the gRPC path's code, message and ErrorDetail", async (_name, body, headers, status, code, message, reason, violations) => {
+    const res = await curl(body, headers);
+    const detail = detailOf(res.json);
+    expect([res.status, res.json.code, res.json.message, detail?.reason, detail?.violations.map((v) => [v.field, v.description])]).toEqual([status, code, message, reason, violations]);
+  });
+
+  it("refuses an oversized message with resource_exhausted before decoding it, with no ErrorDetail", async () => {
+    const body = { taskId: "curl-6", intent: "test.echo", inputs: { text: "a".repeat(5 * 1024 * 1024) } };
+    const res = await curl(body);
+    expect([res.status, res.json.code, res.json.message, res.json.details]).toEqual([
+      429, "resource_exhausted", `message size ${Buffer.byteLength(JSON.stringify(body))} is larger than configured readMaxBytes 4194304`, undefined,
+    ]);
   });
 });

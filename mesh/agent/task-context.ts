@@ -14,6 +14,7 @@ import { Code } from "@connectrpc/connect";
 import type { MeshCall } from "../call.js";
 import { callerKey, chainKey, traceKey } from "../context-keys.js";
 import { extendChain, minLimit } from "../chain/delegation-chain.js";
+import { positive } from "../chain/chain-limits.js";
 import { hopMetadata } from "../client/hop-metadata.js";
 import type { GrpcClient } from "../client/grpc-client.js";
 import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
@@ -100,8 +101,4 @@ export function childTaskId(parent: string, key: string): string {
   const id = `${parent}.${key}`;
   if (idPattern.test(id)) return id;
   return `${parent.slice(0, 60)}.${createHash("sha256").update(id).digest("hex").slice(0, 32)}`;
-}
-
-function positive(v: bigint | undefined): bigint | undefined {
-  return v === undefined || v <= 0n ? undefined : v;
 }

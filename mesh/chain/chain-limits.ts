@@ -52,6 +52,7 @@ export function admitChain(chain: DelegationChain, caller: Identity, constraints
   return { hops: chain.hops, budget };
 }
 
-function positive(v: bigint | undefined): bigint | undefined {
+/** `v` when it is a positive limit; undefined for unset, zero or negative (no limit). */
+export function positive(v: bigint | undefined): bigint | undefined {
   return v === undefined || v <= 0n ? undefined : v;
 }

@@ -1,13 +1,15 @@
 /**
  * A grpc-js client for any service of the contracts, with protobuf-es messages and
  * errors turned back into `ConnectError` (details included), so a hop sees the
- * callee's status code, message and machine-readable detail unchanged.
+ * callee's status code, message and machine-readable detail unchanged, and a
+ * transport failure as a generic message that leaks no address (`fromServiceError`).
  */
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMethodServerStreaming, DescMethodUnary, DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { errorDetailOf } from "../errors.js";
 
 /** Per-call options. */
 export interface CallOptions {
@@ -89,18 +91,47 @@ function toMetadata(headers: Readonly<Record<string, string>> | undefined): grpc
   return md;
 }
 
-/** Turns a grpc-js error into a `ConnectError` carrying the callee's details. */
+/**
+ * What a caller is told about a failure that carries no mesh `ErrorDetail`: a
+ * transport-level failure, whose grpc-js text names addresses and internals
+ * ("No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7082").
+ * Codes not listed get "internal error".
+ */
+const transportMessages: ReadonlyMap<Code, string> = new Map([
+  [Code.Unavailable, "the service at this hop could not be reached"],
+  [Code.DeadlineExceeded, "deadline exceeded before the hop answered"],
+  [Code.Canceled, "the call was canceled"],
+  [Code.ResourceExhausted, "the message is larger than this hop accepts"],
+  [Code.Unimplemented, "the service at this hop does not implement this method"],
+]);
+
+/**
+ * Turns a grpc-js error into a `ConnectError`. When it carries a mesh
+ * `ErrorDetail` (the callee's handler or governance chain answered), the
+ * callee's code, message and details pass on unchanged. Otherwise (a transport
+ * failure, or not a gRPC error at all, which becomes INTERNAL) the code is kept
+ * with a generic message and no details: callers tell a transport failure from
+ * a handler's answer by the missing detail (see gateway/forwarder.ts). The
+ * original error is always the `cause`, for logs and for classifying the failure.
+ */
 export function fromServiceError(err: grpc.ServiceError | Error): ConnectError {
   if (!("code" in err) || typeof err.code !== "number") {
-    return new ConnectError(err.message, Code.Internal, undefined, undefined, err);
+    return transportError(Code.Internal, err);
   }
   const headers = new Headers();
   headers.set("grpc-status", String(err.code));
   headers.set("grpc-message", encodeURIComponent(err.details));
   const bin = err.metadata?.get("grpc-status-details-bin")[0];
   if (bin instanceof Buffer) headers.set("grpc-status-details-bin", bin.toString("base64"));
-  const found = findTrailerError(headers) ?? new ConnectError(err.details, err.code as number);
-  const bare = new ConnectError(found.rawMessage, found.code, undefined, undefined, err);
-  bare.details = found.details;
-  return bare;
+  const found = findTrailerError(headers);
+  if (found === undefined || errorDetailOf(found) === undefined) {
+    return transportError(err.code as number, err);
+  }
+  const answered = new ConnectError(found.rawMessage, found.code, undefined, undefined, err);
+  answered.details = found.details;
+  return answered;
+}
+
+function transportError(code: Code, cause: Error): ConnectError {
+  return new ConnectError(transportMessages.get(code) ?? "internal error", code, undefined, undefined, cause);
 }

@@ -4,8 +4,8 @@
  * result against the step's success criteria, and reports the whole job. The
  * mesh rolls the steps' costs up into the supervisor's result.
  */
-import { Code } from "@connectrpc/connect";
-import { meshError, reviewResult, stateName } from "../../mesh/index.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { isRetryable, meshError, reviewResult, stateName } from "../../mesh/index.js";
 import type { HandlerOutcome, SchemaValidator, TaskContext } from "../../mesh/index.js";
 import { create } from "@bufbuild/protobuf";
 import { SuccessCriteriaSchema } from "../../gen/agentmesh/v1/task_pb.js";
@@ -15,6 +15,13 @@ import type { PlanStep, PlanTemplate } from "./plan-templates.js";
 /**
  * Runs `plan` for `goal`. Throws FAILED_PRECONDITION naming the steps that did
  * not meet their criteria (later steps that depended on them are not run).
+ *
+ * A step whose delegation fails in a way a retry may fix (a retryable code, see
+ * `isRetryable`) or is canceled is not a rejected step: once every running step
+ * has settled, that error is rethrown as it is (the first such step in plan
+ * order), so the mesh records a retryable failure and a retry with the same task
+ * id runs the plan again; its steps keep their sub-task ids, so the steps that
+ * finished answer from their stored results.
  *
  * Confidence: the mean of the accepted steps' confidences, times the share of
  * planned steps accepted.
@@ -39,11 +46,16 @@ export async function launchCampaign(goal: LaunchCampaignInputs, ctx: TaskContex
       if (review.accepted) outputs[step.key] = result.outputs ?? {};
       reports.set(step.key, { key: step.key, intent: step.intent, taskId: result.taskId, agent: result.agent, state: stateName(result.state), accepted: review.accepted, findings: [...review.findings], confidence: result.confidence });
     } catch (err) {
+      if (err instanceof ConnectError && mayRetry(err.code)) throw err;
       reports.set(step.key, { key: step.key, intent: step.intent, taskId: "", agent: "", state: "failed", accepted: false, findings: [err instanceof Error ? err.message : String(err)], confidence: 0 });
     }
   };
   for (const step of steps) running.set(step.key, run(step));
-  await Promise.all(running.values());
+  // A step that waits for a rethrowing one rejects with the same error; the first
+  // rejection in plan order is the one to rethrow.
+  const settled = await Promise.allSettled(steps.map((s) => running.get(s.key)!));
+  const retry = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (retry !== undefined) throw retry.reason;
 
   const ordered = steps.map((s) => reports.get(s.key)!);
   const failed = ordered.filter((r) => !r.accepted);
@@ -72,4 +84,9 @@ export async function launchCampaign(goal: LaunchCampaignInputs, ctx: TaskContex
     confidence,
     toolCalls: 0,
   };
+}
+
+/** True for the failures the supervisor passes on instead of rejecting the step. */
+function mayRetry(code: Code): boolean {
+  return isRetryable(code) || code === Code.Canceled;
 }

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { resolve } from "node:path";
+import { readCliConfig } from "./config.js";
+
+describe("readCliConfig", () => {
+  it("fills every setting with its default from an empty environment", () => {
+    expect(readCliConfig({})).toEqual({ home: resolve(".agentmesh"), gatewayAddress: "127.0.0.1:7070", token: undefined, subject: "operator" });
+  });
+
+  it("reads every variable it documents", () => {
+    expect(readCliConfig({ AGENTMESH_HOME: "/tmp/mesh", AGENTMESH_GATEWAY: "gw.internal:9000", AGENTMESH_TOKEN: "abc.def.ghi", USER: "carol" })).toEqual({
+      home: "/tmp/mesh", gatewayAddress: "gw.internal:9000", token: "abc.def.ghi", subject: "carol",
+    });
+  });
+
+  it("treats an empty AGENTMESH_TOKEN and USER as unset", () => {
+    expect(readCliConfig({ AGENTMESH_TOKEN: "", USER: "" })).toMatchObject({ token: undefined, subject: "operator" });
+  });
+
+  it.each([
+    ["AGENTMESH_GATEWAY", { AGENTMESH_GATEWAY: "localhost" }, 'AGENTMESH_GATEWAY must be host:port, not "localhost"'],
+    ["AGENTMESH_LOG_LEVEL", { AGENTMESH_LOG_LEVEL: "loud" }, 'AGENTMESH_LOG_LEVEL must be debug, info, warn or error, not "loud"'],
+  ])("refuses a malformed %s, naming it", (_name, env, message) => {
+    expect(() => readCliConfig(env)).toThrow(new Error(message));
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * The `agentmesh` command's settings, read from its environment in this one
+ * place; commands get them passed down. AGENTMESH_HOME and AGENTMESH_GATEWAY mean
+ * what they mean to every mesh process (mesh/config.ts), and are read by it.
+ *
+ * | variable | default | meaning |
+ * |---|---|---|
+ * | AGENTMESH_HOME | ./.agentmesh | local state: the development keys tokens are minted from; `up` runs the mesh on it |
+ * | AGENTMESH_GATEWAY | 127.0.0.1:7070 | default of `--gateway` |
+ * | AGENTMESH_TOKEN | unset | bearer token for the command's calls; unset or empty: one is minted from the development key |
+ * | USER | operator | subject of a minted token |
+ */
+import { readMeshConfig, splitAddress } from "../mesh/index.js";
+
+/** Fully populated settings of the command. */
+export interface CliConfig {
+  /** Absolute path of the local state folder. */
+  readonly home: string;
+  /** host:port of the gateway's gRPC port. */
+  readonly gatewayAddress: string;
+  /** Token to call with; undefined: mint one from the development key in `home`. */
+  readonly token: string | undefined;
+  /** Subject of a minted token. */
+  readonly subject: string;
+}
+
+/** Reads the settings from `env`; throws naming the variable when a value is malformed. */
+export function readCliConfig(env: Readonly<Record<string, string | undefined>>): CliConfig {
+  // The CLI serves nothing: the service addresses are placeholders.
+  const mesh = readMeshConfig(env, { grpcAddress: "127.0.0.1:0", connectAddress: undefined });
+  try {
+    splitAddress(mesh.gatewayAddress);
+  } catch {
+    throw new Error(`AGENTMESH_GATEWAY must be host:port, not "${mesh.gatewayAddress}"`);
+  }
+  const token = env.AGENTMESH_TOKEN;
+  const user = env.USER;
+  return {
+    home: mesh.home,
+    gatewayAddress: mesh.gatewayAddress,
+    token: token === undefined || token === "" ? undefined : token,
+    subject: user === undefined || user === "" ? "operator" : user,
+  };
+}
