@@ -1,7 +1,8 @@
 /**
  * The gateway's task executor: resolves the intent to live replicas, refuses a
  * cycle back to the chosen agent, and forwards the call over gRPC with the
- * caller's identity, the chain, the trace and the deadline.
+ * caller's identity, the trace and the deadline, under a hop token minted for
+ * this task that carries its chain, signed (mesh/chain/hop-token.ts).
  *
  * Retries: a call is tried again on another replica (with exponential back-off
  * and full jitter, within the deadline) only when it provably never reached the
@@ -14,17 +15,22 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import {
-  assertNoCycle, callerKey, chainHeader, chainKey, effectiveDeadlineMs, createGrpcClient, errorDetailOf,
-  forwardedCallerHeader, forwardedRoleHeader, formatTraceparent, meshError, toConnectError, traceKey,
+  approvalKey, assertNoCycle, callerKey, chainKey, effectiveDeadlineMs, createGrpcClient, errorDetailOf,
+  forwardedCallerHeader, forwardedRoleHeader, formatTraceparent, meshError, taskDeadlineExceeded, toConnectError, traceKey,
 } from "../mesh/index.js";
-import type { GrpcClient, Logger, MeshCall, TaskExecutor } from "../mesh/index.js";
+import type { GrpcClient, HopTokenIssuer, Logger, MeshCall, TaskExecutor } from "../mesh/index.js";
 import type { Replica, RoutingTable } from "./routing-table.js";
 
 /** Options of `createForwarder`. */
 export interface ForwarderOptions {
   readonly table: RoutingTable;
-  /** The bearer token for a call to `agent`: the gateway's own, bound to that agent. */
+  /** The bearer token for a call to `agent` that forwards no task (Cancel): the gateway's own, bound to that agent. */
   readonly token: (agent: string) => Promise<string>;
+  /**
+   * Mints the bearer token of a forwarded Delegate: bound to the target agent and
+   * carrying the task's chain, id, intent and approval, valid until its deadline.
+   */
+  readonly hopToken: HopTokenIssuer;
   readonly logger: Logger;
   /** Most attempts per call, including the first; default 3. */
   readonly maxAttempts?: number;
@@ -61,6 +67,8 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
     const tried = new Set<string>();
     let lastError: ConnectError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // Canceled or out of time (also during the back-off): send nothing more.
+      if (signal.aborted) throw toConnectError(signal.reason);
       const replica = choose(o.table, req.intent, tried, sentTo.get(req.taskId));
       if (replica === undefined) break;
       assertNoCycle(call.values.get(chainKey)!, replica.agent, req.intent);
@@ -72,7 +80,9 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       remember(req.taskId, replica.address);
       try {
         const res = await client(replica.address).unary(DelegationService.method.delegate, req, {
-          metadata: await forwardMetadata(call, () => o.token(replica.agent)),
+          metadata: await forwardMetadata(call, () => o.hopToken(replica.agent, {
+            chain: call.values.get(chainKey)!, taskId: req.taskId, intent: req.intent, ...approvalOf(call),
+          }, deadline)),
           signal,
           ...(deadline === undefined ? {} : { deadline }),
         });
@@ -83,6 +93,8 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
         // not the transport error the aborted call ended with.
         if (signal.aborted) throw toConnectError(signal.reason);
         const ce = err instanceof ConnectError ? err : meshError(Code.Internal, "forwarding failed", { reason: "internal" }, err);
+        // grpc-js's own deadline may fire just before the task's timer: the same outcome.
+        if (ce.code === Code.DeadlineExceeded && errorDetailOf(ce) === undefined) throw taskDeadlineExceeded();
         // Only a transport failure means the replica is gone: an UNAVAILABLE that
         // a handler returned carries a mesh ErrorDetail and is the task's answer.
         if (ce.code !== Code.Unavailable || errorDetailOf(ce) !== undefined) throw ce;
@@ -123,13 +135,14 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
 const maxRemembered = 10_000;
 
 /**
- * The next replica to try: the one the task went to before when it is still
- * healthy and untried, else an untried one, else (a single replica) the same one
- * again.
+ * The next replica to try. A retry of a task goes to the replica that had it
+ * while that one's lease is live, even when it is backed off: it may still be
+ * running the task, and another replica would run it a second time. Otherwise an
+ * untried healthy replica, else (a single replica) the same one again.
  */
 function choose(table: RoutingTable, intent: string, tried: ReadonlySet<string>, previous: string | undefined): Replica | undefined {
-  const untried = table.pick(intent, tried);
-  return untried.find((r) => r.address === previous) ?? untried[0] ?? (tried.size > 0 ? table.pick(intent)[0] : undefined);
+  const sticky = previous === undefined || tried.has(previous) ? undefined : table.replicaAt(intent, previous);
+  return sticky ?? table.pick(intent, tried)[0] ?? (tried.size > 0 ? table.pick(intent)[0] : undefined);
 }
 
 /** grpc-js's own description of a transport failure (kept as the error's cause). */
@@ -148,6 +161,13 @@ function neverSent(err: ConnectError): boolean {
   return /No connection established|Stream refused by server/.test(transportMessage(err));
 }
 
+/** The approval the gateway runs the task under, for its hop token. */
+function approvalOf(call: MeshCall) {
+  const approval = call.values.get(approvalKey);
+  return approval === undefined ? {} : { approval };
+}
+
+/** The forwarded caller and the trace, under `token`; the chain travels in the token alone. */
 async function forwardMetadata(call: MeshCall, token: () => Promise<string>): Promise<Record<string, string>> {
   const caller = call.values.get(callerKey)!;
   const md: Record<string, string> = {
@@ -155,8 +175,6 @@ async function forwardMetadata(call: MeshCall, token: () => Promise<string>): Pr
     [forwardedCallerHeader]: caller.subject,
     [forwardedRoleHeader]: caller.role,
   };
-  const chain = call.header.get(chainHeader);
-  if (chain !== null) md[chainHeader] = chain;
   const trace = call.values.get(traceKey);
   if (trace !== undefined) md["traceparent"] = formatTraceparent(trace);
   return md;

@@ -9,12 +9,14 @@ import { join } from "node:path";
 import { fromJson } from "@bufbuild/protobuf";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest } from "../gen/agentmesh/v1/delegation_pb.js";
+import { ApprovalService } from "../gen/agentmesh/v1/approval_pb.js";
 import { AgentCardSchema, RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import type { AgentCard } from "../gen/agentmesh/v1/registry_pb.js";
 import {
   agentAudience, bindService, createAudienceTokenSource, createDelegationServiceImpl, createDelegationValidators,
-  createFileTaskJournal, createGovernanceChain, createLogger, createSchemaValidator, createTaskStore, createTokenVerifier,
-  describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, waitIdle,
+  createFileTaskJournal, createGovernanceChain, createHopTokenIssuer, createLogger, createSchemaValidator, createTaskStore, createTokenVerifier,
+  createServiceApprovals, describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, startPolicy, waitIdle,
 } from "../mesh/index.js";
 import type { Logger, MeshInterceptor, SchemaValidator } from "../mesh/index.js";
 import type { GatewayConfig } from "./config.js";
@@ -27,8 +29,10 @@ import type { RoutingTable } from "./routing-table.js";
 export const gatewayName = "gateway";
 
 /**
- * Lifetime of the token the gateway sends with a forwarded call. Each is bound to
- * its target agent; short, so a leaked one is soon useless even there.
+ * Lifetime of the token the gateway sends with a forwarded call that starts no
+ * task (Cancel); a forwarded Delegate gets a hop token of its own, carrying its
+ * chain (createHopTokenIssuer). Each is bound to its target agent; short, so a
+ * leaked one is soon useless even there.
  */
 const hopTokenTtlSeconds = 300;
 
@@ -40,12 +44,18 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Starts the gateway; rejects when keys, the static cards or the offers file cannot be loaded. */
+/**
+ * Starts the gateway; rejects when keys, the static cards, the offers file or the
+ * policy bundle cannot be loaded. `options.policy` fills the policy slot; unset,
+ * the bundle in `config.policyDir` (AGENTMESH_POLICY_DIR) does when set, with
+ * AuditService served over its decisions.
+ */
 export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
   if (config.devKeys) await ensureDevKeys(join(config.home, "keys"));
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName });
-  const hopTokens = createAudienceTokenSource(await loadSigningKey(config.signingKeyPath), { subject: gatewayName, role: "gateway", ttlSeconds: hopTokenTtlSeconds });
+  const signingKey = await loadSigningKey(config.signingKeyPath);
+  const hopTokens = createAudienceTokenSource(signingKey, { subject: gatewayName, role: "gateway", ttlSeconds: hopTokenTtlSeconds });
   const schemas = createSchemaValidator();
   const table = createRoutingTable({ leaseTtlMs: config.leaseTtlMs });
   const cards = config.agentCardsPath === undefined ? [] : await loadStaticCards(config.agentCardsPath, schemas);
@@ -55,22 +65,34 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   // Hop tokens are bound to the target's name; one bound to the gateway's own would let that agent act as the gateway here.
   if (offers.has(gatewayName)) throw new Error(`no agent may be named ${gatewayName}, the gateway's own name (AGENTMESH_AGENT_OFFERS, AGENTMESH_AGENT_CARDS)`);
   if (offers.size === 0) logger.warn("no agent may register: set AGENTMESH_AGENT_OFFERS to a file of which agent offers which intents");
+  const policy = options.policy === undefined && config.policyDir !== undefined
+    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${gatewayName}.audit.jsonl`), service: { name: gatewayName, kind: "gateway" }, logger })
+    : undefined;
+  const policyStep = options.policy ?? policy?.interceptor;
   const journal = createFileTaskJournal(join(config.dataDir, `${gatewayName}.tasks.jsonl`));
   const store = createTaskStore(journal);
   const validators = new Map([
     ...createDelegationValidators({ catalog: table, schemas, maxInlineBytes: config.maxInlineBytes, isSettled: (id) => store.get(id)?.settled === true }),
     ...createRegistryValidators(schemas),
+    ...(policy?.validators ?? []),
   ]);
+  const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts });
+  const delegationImpl = createDelegationServiceImpl({ store, execute: forwarder.execute });
+  // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
+  const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
+  const approvals = createServiceApprovals({ name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger });
   const chain = createGovernanceChain({
-    logger, verifier, validators, tasks: store, agent: gatewayName, checkSelfCycle: false,
+    logger, verifier, validators: new Map([...validators, ...approvals.validators]), tasks: store, agent: gatewayName, checkSelfCycle: false,
     chainLimits: { maxDepth: config.maxDepth },
-    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    approvals: approvals.gate,
+    ...(policyStep === undefined ? {} : { policy: policyStep }),
   });
-  const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), logger, maxAttempts: config.retryAttempts });
   const server = await serve({
     services: [
-      bindService(DelegationService, createDelegationServiceImpl({ store, execute: forwarder.execute }), chain),
+      bindService(DelegationService, delegationImpl, chain),
+      bindService(ApprovalService, approvals.service, chain),
       bindService(RegistryService, createRegistryServiceImpl({ table, leaseTtlMs: config.leaseTtlMs, offers }), chain),
+      ...(policy?.services(chain) ?? []),
     ],
     grpcAddress: config.grpcAddress,
     connectAddress: config.connectAddress,
@@ -86,6 +108,8 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       stopping ??= (async () => {
         await server.shutdown(config.shutdownGraceMs);
         if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
+        await approvals.stop();
+        await policy?.close();
         forwarder.close();
         await journal.close();
       })();

@@ -61,6 +61,8 @@ export interface RoutingTable {
    * calls spread over them; `exclude` drops replicas already tried.
    */
   pick(intent: string, exclude?: ReadonlySet<string>): Replica[];
+  /** The live replica at `address` offering `intent`, healthy or backed off; undefined when there is none. */
+  replicaAt(intent: string, address: string): Replica | undefined;
   /** Records a failed call to a replica (starts or extends its back-off). */
   markFailure(replica: Replica): void;
   /** Records a successful call (ends any back-off). */
@@ -133,6 +135,12 @@ export function createRoutingTable(o: RoutingTableOptions): RoutingTable {
       if (candidates.length < 2) return candidates;
       const start = rotation++ % candidates.length;
       return [...candidates.slice(start), ...candidates.slice(0, start)];
+    },
+    replicaAt(intent, address) {
+      for (const s of instances.values()) {
+        if (s.address === address && live(s) && s.card.intents.some((i) => i.name === intent)) return { agent: s.card.name, instanceId: s.instanceId, address: s.address };
+      }
+      return undefined;
     },
     markFailure(r) {
       const s = instances.get(key(r.agent, r.instanceId));

@@ -19,6 +19,7 @@
  * | AGENTMESH_MAX_INLINE_BYTES | 262144 | largest inline inputs (INVALID_ARGUMENT above: use an artifact) |
  * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
  * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
+ * | AGENTMESH_POLICY_DIR | unset | a built policy bundle (policy.wasm, data.json, manifest.json; e.g. policy/build): the service evaluates it on every Delegate, reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService; unset: no policy |
  */
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
@@ -42,6 +43,8 @@ export interface MeshConfig {
   readonly maxInlineBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
+  /** The policy bundle directory (AGENTMESH_POLICY_DIR); undefined: no policy engine. */
+  readonly policyDir: string | undefined;
 }
 
 /** Defaults a service passes for its own ports. */
@@ -77,6 +80,7 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     maxInlineBytes: intVar(env, "AGENTMESH_MAX_INLINE_BYTES", 256 * 1024),
     shutdownGraceMs: intVar(env, "AGENTMESH_SHUTDOWN_GRACE_MS", 10_000),
     logLevel: logLevel as LogLevel,
+    policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? undefined : resolve(env.AGENTMESH_POLICY_DIR),
   };
 }
 

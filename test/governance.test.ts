@@ -15,7 +15,7 @@ import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { DelegateRequestSchema } from "../gen/agentmesh/v1/delegation_pb.js";
 import {
-  agentAudience, chainHeader, createGrpcClient, encodeChain, ensureDevKeys, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader, issueToken, loadSigningKey,
+  agentAudience, chainHeader, createGrpcClient, createHopTokenIssuer, emptyChain, ensureDevKeys, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader, issueToken, loadSigningKey,
 } from "../mesh/index.js";
 import type { GrpcClient } from "../mesh/index.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
@@ -80,7 +80,8 @@ describe("bad input over gRPC", () => {
     ["a bad task id", () => [{ taskId: "has spaces", intent: "test.echo", inputs: { text: "x" } }, undefined], Code.InvalidArgument, "invalid DelegateRequest: task_id must be 1 to 128 characters of [A-Za-z0-9._:-]", "request_invalid"],
     ["an expired task deadline", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" }, constraints: { deadline: timestampFromMs(Date.UTC(2020, 0, 1)) } }, undefined], Code.DeadlineExceeded, "the task deadline 2020-01-01T00:00:00.000Z has already passed", "deadline_passed"],
     ["inline inputs over the limit", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "a".repeat(300_000) } }, undefined], Code.InvalidArgument, "inputs are 300011 bytes, over the 262144-byte inline limit: upload large content as an artifact and pass its reference", "inputs_too_large"],
-    ["a chain forged by the caller", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: `Bearer ${token}`, [chainHeader]: encodeChain({ hops: [{ agent: "supervisor", intent: "campaign.launch", taskId: "x" }], budget: { moneyMicros: undefined, tokens: undefined } }) }], Code.PermissionDenied, "the delegation chain names supervisor as the delegator, but the caller is alice", "chain_caller_mismatch"],
+    // The chain as it once travelled, unsigned (base64url JSON): a forgery now.
+    ["a chain forged by the caller", () => [{ taskId: id("t"), intent: "test.echo", inputs: { text: "x" } }, { authorization: `Bearer ${token}`, [chainHeader]: Buffer.from(JSON.stringify({ v: 1, hops: [{ a: "supervisor", i: "campaign.launch", t: "x" }] })).toString("base64url") }], Code.Unauthenticated, "the agentmesh-chain header is not a delegation chain signed by the mesh: malformed token", "chain_invalid"],
   ])("refuses %s", async (_name, make, code, message, reason) => {
     const [req, md] = await make();
     const err = await grpcError(req, md);
@@ -218,8 +219,9 @@ describe("forwarded callers", () => {
   });
 
   it("honours the forwarded caller of a gateway token bound to the worker", async () => {
-    const bound = await mesh.token("gateway", "gateway", 300, agentAudience("worker-a"));
     const forwarded = id("forwarded");
+    const key = await loadSigningKey(join(mesh.home, "keys", "signing-key.jwk.json"));
+    const bound = await createHopTokenIssuer(key, { subject: "gateway" })("worker-a", { chain: emptyChain, taskId: forwarded, intent: "test.echo" }, undefined);
     await worker.unary(DelegationService.method.delegate, { taskId: forwarded, intent: "test.echo", inputs: { text: "via" } }, { metadata: { authorization: `Bearer ${bound}`, ...asAlice } });
     const res = await worker.unary(DelegationService.method.getResult, { taskId: forwarded }, { metadata: { authorization: `Bearer ${token}` } });
     expect([res.state, res.outputs]).toEqual([TaskState.COMPLETED, { text: "via" }]);

@@ -22,6 +22,9 @@ import { createDelegationServiceImpl } from "../tasks/delegation-service.js";
 import { createFileTaskJournal } from "../tasks/task-journal.js";
 import { createTaskStore, waitIdle } from "../tasks/task-store.js";
 import { createDelegationValidators } from "../validation/delegation-validators.js";
+import { startPolicy } from "../policy/start-policy.js";
+import { createServiceApprovals } from "../approvals/service-approvals.js";
+import { ApprovalService } from "../../gen/agentmesh/v1/approval_pb.js";
 import { createSchemaValidator } from "../validation/json-schema.js";
 import type { IntentDefinition, ToolDefinition } from "./intent.js";
 import { createIntentExecutor } from "./intent-executor.js";
@@ -39,7 +42,11 @@ export interface AgentOptions {
   readonly tools: readonly ToolDefinition[];
   readonly scopes: readonly string[];
   readonly config: MeshConfig;
-  /** Fills the policy slot of the governance chain; no policy when unset. */
+  /**
+   * Fills the policy slot of the governance chain. Unset: the bundle in
+   * `config.policyDir` (AGENTMESH_POLICY_DIR) when set, with AuditService served
+   * over its decisions; otherwise no policy.
+   */
   readonly policy?: MeshInterceptor;
   readonly logger?: Logger;
 }
@@ -54,7 +61,7 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Starts an agent; rejects (and serves nothing) when a key or schema cannot be loaded. */
+/** Starts an agent; rejects (and serves nothing) when a key, a schema or the policy bundle cannot be loaded. */
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const { config } = o;
   const logger = o.logger ?? createLogger(o.name, config.logLevel);
@@ -63,6 +70,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   }
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name });
   const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
+  const policy = o.policy === undefined && config.policyDir !== undefined
+    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${o.name}.audit.jsonl`), service: { name: o.name, kind: "agent" }, logger })
+    : undefined;
+  const policyStep = o.policy ?? policy?.interceptor;
 
   const schemas = createSchemaValidator();
   const intents = new Map(o.intents.map((i) => [i.name, i as IntentDefinition<never, unknown>]));
@@ -79,15 +90,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     maxInlineBytes: config.maxInlineBytes,
     isSettled: (id) => store.get(id)?.settled === true,
   });
-  const chain = createGovernanceChain({
-    logger, verifier, validators, tasks: store, agent: o.name, checkSelfCycle: true,
-    chainLimits: { maxDepth: config.maxDepth },
-    ...(o.policy === undefined ? {} : { policy: o.policy }),
-  });
   const execute = createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger });
-  const delegation = bindService(DelegationService, createDelegationServiceImpl({ store, execute }), chain);
+  const delegationImpl = createDelegationServiceImpl({ store, execute });
+  const approvals = createServiceApprovals({ name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger });
+  const chain = createGovernanceChain({
+    logger, verifier, validators: new Map([...validators, ...approvals.validators, ...(policy?.validators ?? [])]), tasks: store, agent: o.name, checkSelfCycle: true,
+    chainLimits: { maxDepth: config.maxDepth },
+    approvals: approvals.gate,
+    ...(policyStep === undefined ? {} : { policy: policyStep }),
+  });
+  const delegation = bindService(DelegationService, delegationImpl, chain);
   const server = await serve({
-    services: [delegation],
+    services: [delegation, bindService(ApprovalService, approvals.service, chain), ...(policy?.services(chain) ?? [])],
     grpcAddress: config.grpcAddress,
     connectAddress: config.connectAddress,
     maxMessageBytes: config.maxMessageBytes,
@@ -122,6 +136,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         await registration.stop();
         await server.shutdown(config.shutdownGraceMs);
         if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
+        await approvals.stop();
+        await policy?.close();
         gateway.close();
         await journal.close();
       })();

@@ -1,7 +1,9 @@
 /**
  * Builds the `TaskContext` a handler receives, including `delegate`, which sends a
- * sub-task through the gateway with the chain extended by this task, the budget
- * left, the deadline and the trace, and records the sub-task for the roll-up.
+ * sub-task through the gateway with the proof of this task's chain (the gateway's
+ * hop token this task arrived with), the budget left, the deadline and the trace,
+ * and records the sub-task for the roll-up. The gateway extends the chain by this
+ * task; the handler never touches it.
  */
 import { create } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
@@ -12,8 +14,8 @@ import { ConstraintsSchema, SubTaskSchema, TaskState } from "../../gen/agentmesh
 import type { Result, SubTask } from "../../gen/agentmesh/v1/task_pb.js";
 import { Code } from "@connectrpc/connect";
 import type { MeshCall } from "../call.js";
-import { callerKey, chainKey, traceKey } from "../context-keys.js";
-import { extendChain, minLimit } from "../chain/delegation-chain.js";
+import { callerKey, chainKey, hopTokenKey, traceKey } from "../context-keys.js";
+import { minLimit } from "../chain/delegation-chain.js";
 import { positive } from "../chain/chain-limits.js";
 import { hopMetadata } from "../client/hop-metadata.js";
 import type { GrpcClient } from "../client/grpc-client.js";
@@ -41,6 +43,9 @@ export interface TaskContextWithChildren {
 /** Creates the context of one task execution. */
 export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: AbortSignal, deps: TaskContextDeps): TaskContextWithChildren {
   const chain = call.values.get(chainKey)!;
+  // The claims of a hop token hold for its own task only (hop-token.ts), so only
+  // this task's token proves the chain of its sub-tasks.
+  const proof = call.values.get(hopTokenKey)?.token;
   const trace = call.values.get(traceKey);
   const deadline = effectiveDeadlineMs(call.deadline, req);
   const subtasks: SubTask[] = [];
@@ -64,7 +69,6 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         moneyMicros: chain.budget.moneyMicros === undefined ? undefined : chain.budget.moneyMicros - spent.moneyMicros,
         tokens: chain.budget.tokens === undefined ? undefined : chain.budget.tokens - (spent.inputTokens + spent.outputTokens),
       };
-      const subChain = extendChain(chain, { agent: deps.agent, intent: req.intent, taskId: req.taskId }, budget);
       const taskId = childTaskId(req.taskId, sub.key);
       const constraints = create(ConstraintsSchema, {
         ...sub.constraints,
@@ -72,7 +76,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         deadline: deadline === undefined ? undefined : timestampFromMs(deadline),
         dataClass: sub.constraints?.dataClass ?? req.constraints?.dataClass,
       });
-      const metadata = hopMetadata(await deps.token(), subChain, trace);
+      const metadata = hopMetadata(await deps.token(), { proof, budget }, trace);
       try {
         const res = await deps.gateway.unary(
           DelegationService.method.delegate,

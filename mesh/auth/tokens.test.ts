@@ -9,7 +9,8 @@ import { errorDetailOf } from "../errors.js";
 import { devKeyAlgorithm, ensureDevKeys, loadSigningKey, loadVerificationKeys } from "./keys.js";
 import type { SigningKey } from "./keys.js";
 import type { Role } from "./identity.js";
-import { agentAudience, createAudienceTokenSource, createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
+import { foreignSigningKey } from "../../test/support/test-keys.js";
+import { TokenError, agentAudience, createAudienceTokenSource, createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
 
 let dir: string;
 let key: SigningKey;
@@ -224,6 +225,51 @@ describe("createTokenSource", () => {
     const token = await source();
     expect(decodeJwt(token).aud).toBe("agentmesh:copywriter");
     expect(await createTokenVerifier({ keys, self })(`Bearer ${token}`)).toEqual({ subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp });
+  });
+});
+
+describe("issueToken claims", () => {
+  it("signs further claims, which cannot replace the role or a registered claim", async () => {
+    const token = await issueToken(key, {
+      subject: "gateway", role: "gateway", audience: agentAudience(self), ttlSeconds: 60,
+      claims: { task: "t-1", chain: { v: 1, hops: [] }, role: "supervisor", sub: "mallory", aud: "agentmesh", exp: 1 },
+    });
+    const claims = decodeJwt(token);
+    expect(claims).toEqual({ task: "t-1", chain: { v: 1, hops: [] }, role: "gateway", sub: "gateway", iss: tokenIssuer, aud: "agentmesh:copywriter", iat: claims.iat, exp: claims.iat! + 60 });
+  });
+
+  it("hands the further claims back from the verifier, and does not cache such a one-call token", async () => {
+    const token = await issueToken(key, { subject: "gateway", role: "gateway", audience: agentAudience(self), claims: { task: "t-1" } });
+    let lookups = 0;
+    const counting: JWTVerifyGetKey = (header, input) => {
+      lookups++;
+      return keys(header, input);
+    };
+    const verify = createTokenVerifier({ keys: counting, self });
+    const expected = { subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp, claims: { task: "t-1" } };
+    expect([await verify(`Bearer ${token}`), await verify(`Bearer ${token}`)]).toEqual([expected, expected]);
+    expect(lookups).toBe(2);
+  });
+});
+
+describe("TokenVerifier.verifyEvidence", () => {
+  it("returns who a token names, all its audiences and its claims, whatever the audience", async () => {
+    const token = await issueToken(key, { subject: "gateway", role: "gateway", audience: agentAudience("summarizer"), claims: { task: "t-9" } });
+    expect(await createTokenVerifier({ keys, self }).verifyEvidence(token)).toEqual({
+      subject: "gateway", role: "gateway", expiresAt: decodeJwt(token).exp, audiences: ["agentmesh:summarizer"], claims: { task: "t-9" },
+    });
+  });
+
+  it.each<[string, () => Promise<string>, string, boolean]>([
+    ["a token past its expiry and the tolerance", () => issueToken(key, { subject: "gateway", role: "gateway", ttlSeconds: -120 }), "the token has expired", true],
+    ["a token signed by another key pair", async () => issueToken(await foreignSigningKey(dir), { subject: "gateway", role: "gateway" }), "signature verification failed", false],
+    ["a token with no mesh role", () => new SignJWT({ role: "admin" }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setSubject("x").setIssuer(tokenIssuer).setExpirationTime("1h").sign(key.key), "the 'role' claim names no mesh role", false],
+    ["a token of another issuer", () => new SignJWT({ role: "gateway" }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setSubject("x").setIssuer("elsewhere").setExpirationTime("1h").sign(key.key), "claim 'iss' is not acceptable", false],
+    ["no token at all", () => Promise.resolve("not-a-jwt"), "malformed token", false],
+  ])("rejects %s with a TokenError", async (_name, make, message, expired) => {
+    const err = await createTokenVerifier({ keys, self }).verifyEvidence(await make()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenError);
+    expect([(err as TokenError).message, (err as TokenError).expired]).toEqual([message, expired]);
   });
 });
 

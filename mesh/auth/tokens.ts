@@ -4,6 +4,10 @@
  * "agentmesh:<agent>" (that one agent). A gateway token is always bound to the one
  * agent it forwards a call to, so a replica that receives it cannot replay it
  * against another agent to act as the gateway (and forward callers of its choice).
+ *
+ * A token may carry claims of its own beyond `role` (the gateway's hop token
+ * carries the delegation chain, see chain/hop-token.ts); the verifier hands them
+ * back untouched, and what they mean is for their reader to judge.
  */
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import type { JWTPayload, JWTVerifyGetKey } from "jose";
@@ -32,11 +36,16 @@ export interface IssueTokenOptions {
    * token must name its one target, `agentAudience(agent)`, or no agent accepts it.
    */
   readonly audience?: string;
+  /**
+   * Further claims, signed with the rest; default none. They cannot replace `role`
+   * or a registered claim (`sub`, `iss`, `aud`, `iat`, `exp`): those always win.
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 /** Signs a token for `subject` in `role`, for `audience` (default "agentmesh"). */
 export async function issueToken(key: SigningKey, options: IssueTokenOptions): Promise<string> {
-  return new SignJWT({ role: options.role })
+  return new SignJWT({ ...options.claims, role: options.role })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
     .setSubject(options.subject)
     .setIssuer(tokenIssuer)
@@ -46,8 +55,42 @@ export async function issueToken(key: SigningKey, options: IssueTokenOptions): P
     .sign(key.key);
 }
 
-/** Verifies the value of an `authorization` header and returns the caller. */
-export type TokenVerifier = (authorization: string | null) => Promise<Identity>;
+/** A verified token's identity, with the claims it carries beyond the standard ones and `role`. */
+export interface VerifiedIdentity extends Identity {
+  /** Set only when the token carries such claims. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** A verified token presented as evidence (see `TokenVerifier.verifyEvidence`). */
+export interface TokenEvidence extends VerifiedIdentity {
+  /** Every audience the token names. */
+  readonly audiences: readonly string[];
+}
+
+/** A token that failed verification as evidence; `expired` when only its expiry failed it. */
+export class TokenError extends Error {
+  constructor(message: string, readonly expired: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TokenError";
+  }
+}
+
+/** The verifier of one service. */
+export interface TokenVerifier {
+  /**
+   * Verifies the value of an `authorization` header and returns the caller.
+   * Throws UNAUTHENTICATED as `createTokenVerifier` describes.
+   */
+  (authorization: string | null): Promise<VerifiedIdentity>;
+  /**
+   * Verifies a mesh token that a caller presents as evidence, not as its own
+   * credential (the gateway's hop token a sub-delegation sends back as proof of its
+   * chain): signature, issuer, expiry within the clock tolerance and a mesh role.
+   * Its audience is returned, not checked: whom it must name is for the reader to
+   * say. Never cached. Rejects with `TokenError`.
+   */
+  verifyEvidence(token: string): Promise<TokenEvidence>;
+}
 
 /** Options of `createTokenVerifier`. */
 export interface TokenVerifierOptions {
@@ -70,13 +113,15 @@ export interface TokenVerifierOptions {
  *
  * Throws UNAUTHENTICATED (reasons `token_missing`, `token_expired`,
  * `token_invalid`) for anything but a valid, unexpired mesh token meant for
- * `self`; `token_invalid` too for a gateway token not bound to `self`.
+ * `self`; `token_invalid` too for a gateway token not bound to `self`. A token
+ * with claims of its own is made for one call (the gateway's hop token) and is
+ * not cached.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const cacheSize = options.cacheSize ?? 10_000;
   const clockTolerance = options.clockToleranceSeconds ?? 30;
-  const cache = new Map<string, Identity>();
-  return async (authorization) => {
+  const cache = new Map<string, VerifiedIdentity>();
+  const verifyBearer = async (authorization: string | null): Promise<VerifiedIdentity> => {
     const token = bearerToken(authorization);
     const cached = cache.get(token);
     if (cached !== undefined) {
@@ -86,15 +131,23 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       cache.delete(token);
     }
     const identity = await verify(token, options.keys, options.self, clockTolerance);
+    if (identity.claims !== undefined) {
+      return identity;
+    }
     if (cache.size >= cacheSize) {
       cache.clear();
     }
     cache.set(token, identity);
     return identity;
   };
+  return Object.assign(verifyBearer, { verifyEvidence: (token: string) => verifyEvidence(token, options.keys, clockTolerance) });
 }
 
-function bearerToken(authorization: string | null): string {
+/**
+ * The token of an `authorization` header ("Bearer <token>", any case).
+ * Throws UNAUTHENTICATED (reason `token_missing`) when there is none.
+ */
+export function bearerToken(authorization: string | null): string {
   const m = authorization === null ? null : /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (m === null) {
     throw meshError(Code.Unauthenticated, "missing bearer token: send the header 'authorization: Bearer <token>'", {
@@ -104,7 +157,7 @@ function bearerToken(authorization: string | null): string {
   return m[1]!;
 }
 
-async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number): Promise<Identity> {
+async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number): Promise<VerifiedIdentity> {
   try {
     const { payload } = await jwtVerify(token, keys, {
       issuer: tokenIssuer, audience: [tokenIssuer, agentAudience(self)], clockTolerance, requiredClaims: ["sub", "exp"],
@@ -115,7 +168,7 @@ async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockT
     if (payload.role === "gateway" && !boundTo(payload, agentAudience(self))) {
       throw gatewayNotBound(self);
     }
-    return { subject: payload.sub!, role: payload.role, expiresAt: payload.exp! };
+    return verifiedIdentity(payload, payload.role);
   } catch (err) {
     // A signed gateway token for another agent fails the audience check: say why.
     if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "aud" && err.payload.role === "gateway") {
@@ -129,6 +182,28 @@ async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockT
     }
     throw err;
   }
+}
+
+async function verifyEvidence(token: string, keys: JWTVerifyGetKey, clockTolerance: number): Promise<TokenEvidence> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys, { issuer: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) throw new TokenError("the token has expired", true, { cause: err });
+    if (err instanceof joseErrors.JOSEError) throw new TokenError(describeJoseError(err), false, { cause: err });
+    throw err;
+  }
+  if (!isRole(payload.role)) throw new TokenError("the 'role' claim names no mesh role", false);
+  return { ...verifiedIdentity(payload, payload.role), audiences: Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud] };
+}
+
+/** Claims every mesh token has; the rest are the token's own (`VerifiedIdentity.claims`). */
+const standardClaims: ReadonlySet<string> = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "role"]);
+
+function verifiedIdentity(payload: JWTPayload, role: Role): VerifiedIdentity {
+  const identity = { subject: payload.sub!, role, expiresAt: payload.exp! };
+  const own = Object.entries(payload).filter(([name]) => !standardClaims.has(name));
+  return own.length === 0 ? identity : { ...identity, claims: Object.fromEntries(own) };
 }
 
 function gatewayNotBound(self: string) {

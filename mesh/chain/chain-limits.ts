@@ -1,10 +1,10 @@
 /**
- * The limits every hop enforces on a chain before a task runs: depth, budget, and
- * that the caller is who the chain says delegated.
+ * The limits every hop enforces on a chain before a task runs: depth and budget.
+ * (That the chain is the mesh's own, not the caller's invention, is settled before:
+ * see chain-proof.ts and hop-token.ts.)
  */
 import { Code } from "@connectrpc/connect";
 import { meshError } from "../errors.js";
-import type { Identity } from "../auth/identity.js";
 import type { Constraints } from "../../gen/agentmesh/v1/task_pb.js";
 import { minLimit } from "./delegation-chain.js";
 import type { Budget, DelegationChain } from "./delegation-chain.js";
@@ -19,20 +19,13 @@ export interface ChainLimits {
 export const defaultChainLimits: ChainLimits = { maxDepth: 4 };
 
 /**
- * Checks a chain that arrived with a call and returns it with the budget this task
- * may spend: the smaller of the chain's budget and the request's own caps.
+ * Checks the proven chain of a call and returns it with the budget this task may
+ * spend: the smaller of the chain's budget and the request's own caps.
  *
- * Throws PERMISSION_DENIED (`chain_caller_mismatch`) when a caller other than the
- * gateway sends a chain whose last hop is not its own; FAILED_PRECONDITION
- * (`chain_too_deep`, `budget_exhausted`) when a limit is reached.
+ * Throws FAILED_PRECONDITION (`chain_too_deep`, `budget_exhausted`) when a limit
+ * is reached.
  */
-export function admitChain(chain: DelegationChain, caller: Identity, constraints: Constraints | undefined, limits: ChainLimits): DelegationChain {
-  const last = chain.hops.at(-1);
-  if (last !== undefined && caller.role !== "gateway" && last.agent !== caller.subject) {
-    throw meshError(Code.PermissionDenied, `the delegation chain names ${last.agent} as the delegator, but the caller is ${caller.subject}`, {
-      reason: "chain_caller_mismatch",
-    });
-  }
+export function admitChain(chain: DelegationChain, constraints: Constraints | undefined, limits: ChainLimits): DelegationChain {
   if (chain.hops.length > limits.maxDepth) {
     throw meshError(Code.FailedPrecondition, `delegation chain depth ${chain.hops.length} exceeds the limit of ${limits.maxDepth}`, {
       reason: "chain_too_deep",

@@ -1,13 +1,17 @@
 /**
  * The delegation chain: which agents, for which intents and tasks, led to the call
- * being made, and how much budget is left for the rest of the work. The mesh
- * carries it in the `agentmesh-chain` request header and extends it whenever a
- * handler delegates onward; handlers never write it themselves.
+ * being made, and how much budget is left for the rest of the work. Only the mesh
+ * writes it: the gateway signs it into the token of each hop it forwards
+ * (hop-token.ts), and a handler's sub-delegation presents that token back as
+ * proof (chain-proof.ts); handlers never write a chain themselves.
  */
 import { Code } from "@connectrpc/connect";
 import { meshError } from "../errors.js";
 
-/** The request header that carries the chain. */
+/**
+ * The request header of a sub-delegation that proves its chain: the gateway's
+ * signed hop token of the task the caller delegates from.
+ */
 export const chainHeader = "agentmesh-chain";
 
 /** One delegating task on the chain. */
@@ -33,52 +37,50 @@ export interface DelegationChain {
   readonly budget: Budget;
 }
 
-/** The chain of a call from outside the mesh: no hops, no budget limit. */
-export const emptyChain: DelegationChain = { hops: [], budget: { moneyMicros: undefined, tokens: undefined } };
+/** No budget limit. */
+export const unlimitedBudget: Budget = { moneyMicros: undefined, tokens: undefined };
 
-interface WireChain {
+/** The chain of a call from outside the mesh: no hops, no budget limit. */
+export const emptyChain: DelegationChain = { hops: [], budget: unlimitedBudget };
+
+/** The JSON form of a chain (version 1, short keys, budgets as decimal strings). */
+export interface ChainJson {
   v: 1;
   hops: { a: string; i: string; t: string }[];
   m?: string;
   k?: string;
 }
 
-/** Encodes a chain for the header (base64url JSON). */
-export function encodeChain(chain: DelegationChain): string {
-  const wire: WireChain = { v: 1, hops: chain.hops.map((h) => ({ a: h.agent, i: h.intent, t: h.taskId })) };
+/** The JSON form of `chain`, as the gateway signs it into a hop token. */
+export function chainToJson(chain: DelegationChain): ChainJson {
+  const wire: ChainJson = { v: 1, hops: chain.hops.map((h) => ({ a: h.agent, i: h.intent, t: h.taskId })) };
   if (chain.budget.moneyMicros !== undefined) wire.m = chain.budget.moneyMicros.toString();
   if (chain.budget.tokens !== undefined) wire.k = chain.budget.tokens.toString();
-  return Buffer.from(JSON.stringify(wire)).toString("base64url");
+  return wire;
 }
 
 /**
- * Decodes the header value; an absent header is the empty chain.
- * Throws INVALID_ARGUMENT (reason `chain_malformed`) for anything unreadable.
+ * Reads the JSON form of a chain. Throws an `Error` saying what is wrong for
+ * anything else; the caller turns it into the refusal that fits where it came from.
  */
-export function decodeChain(value: string | null): DelegationChain {
-  if (value === null || value === "") {
-    return emptyChain;
+export function chainFromJson(value: unknown): DelegationChain {
+  const wire = value as Partial<ChainJson> | null;
+  if (typeof wire !== "object" || wire === null || wire.v !== 1 || !Array.isArray(wire.hops)) {
+    throw new Error("not a version 1 chain");
   }
-  try {
-    const wire = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as WireChain;
-    if (wire.v !== 1 || !Array.isArray(wire.hops)) {
-      throw new Error("unknown chain version");
+  const hops = wire.hops.map((h: unknown) => {
+    const hop = h as Partial<ChainJson["hops"][number]> | null;
+    if (typeof hop !== "object" || hop === null || typeof hop.a !== "string" || typeof hop.i !== "string" || typeof hop.t !== "string") {
+      throw new Error("a hop needs string agent, intent and task id");
     }
-    const hops = wire.hops.map((h) => {
-      if (typeof h.a !== "string" || typeof h.i !== "string" || typeof h.t !== "string") {
-        throw new Error("bad hop");
-      }
-      return { agent: h.a, intent: h.i, taskId: h.t };
-    });
-    return { hops, budget: { moneyMicros: optionalBigint(wire.m), tokens: optionalBigint(wire.k) } };
-  } catch (err) {
-    throw meshError(Code.InvalidArgument, `malformed ${chainHeader} header`, { reason: "chain_malformed" }, err);
-  }
+    return { agent: hop.a, intent: hop.i, taskId: hop.t };
+  });
+  return { hops, budget: { moneyMicros: optionalBigint(wire.m), tokens: optionalBigint(wire.k) } };
 }
 
-function optionalBigint(value: string | undefined): bigint | undefined {
+function optionalBigint(value: unknown): bigint | undefined {
   if (value === undefined) return undefined;
-  if (!/^-?\d{1,19}$/.test(value)) throw new Error("bad budget");
+  if (typeof value !== "string" || !/^-?\d{1,19}$/.test(value)) throw new Error("a budget must be an integer of at most 19 digits");
   return BigInt(value);
 }
 

@@ -1,31 +1,66 @@
 /**
- * Step 1: authentication. Verifies the bearer token and puts the caller in the
- * call's context values. A verified gateway may forward the identity of the caller
- * it serves (headers `agentmesh-caller`, `agentmesh-caller-role`); from anyone
- * else those headers are ignored. The verifier accepts a gateway token only when
- * it is bound to this service (audience "agentmesh:<self>", see auth/tokens.ts),
- * so a token the gateway sent to one agent cannot forward callers to another.
+ * Step 1: authentication. Verifies every signed credential a call carries and
+ * puts what they prove in the call's context values:
+ *
+ * - the bearer token: the caller. A verified gateway may forward the identity of
+ *   the caller it serves (headers `agentmesh-caller`, `agentmesh-caller-role`);
+ *   from anyone else those headers are ignored. The verifier accepts a gateway
+ *   token only when it is bound to this service (audience "agentmesh:<self>", see
+ *   auth/tokens.ts), so a token the gateway sent to one agent cannot forward
+ *   callers to another.
+ * - the gateway's hop token (when the bearer is the gateway's): the chain, task
+ *   and approval it signed for a forwarded Delegate (chain/hop-token.ts). A token
+ *   that names a task is good for that Delegate only.
+ * - the chain proof (`agentmesh-chain`, from anyone but the gateway, whose chain
+ *   travels in its own token): must be a hop token the gateway issued to this
+ *   very caller (chain/chain-proof.ts).
+ *
+ * The chain step (chain.ts) turns the last two into the call's chain.
  */
+import { Code } from "@connectrpc/connect";
+import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { MeshInterceptor } from "../call.js";
-import { callerKey } from "../context-keys.js";
+import { callerKey, chainProofKey, hopTokenKey } from "../context-keys.js";
 import { isRole } from "../auth/identity.js";
+import { bearerToken } from "../auth/tokens.js";
 import type { TokenVerifier } from "../auth/tokens.js";
+import { verifyChainProof } from "../chain/chain-proof.js";
+import { chainHeader } from "../chain/delegation-chain.js";
+import { parseHopClaims } from "../chain/hop-token.js";
+import { meshError } from "../errors.js";
 
 /** Header with the subject of the caller the gateway forwards. */
 export const forwardedCallerHeader = "agentmesh-caller";
 /** Header with the role of the caller the gateway forwards. */
 export const forwardedRoleHeader = "agentmesh-caller-role";
 
-/** Creates the authentication step. Throws UNAUTHENTICATED for a missing or bad token. */
+/**
+ * Creates the authentication step. Throws UNAUTHENTICATED for a missing or bad
+ * token (`token_*`), for a gateway token with a task used for another method
+ * (`token_invalid`), and for a chain proof that does not verify (`chain_invalid`).
+ */
 export function createAuthInterceptor(verify: TokenVerifier): MeshInterceptor {
   return (next) => async (call) => {
-    const identity = await verify(call.header.get("authorization"));
+    const authorization = call.header.get("authorization");
+    const { claims, ...identity } = await verify(authorization);
     if (identity.role === "gateway") {
+      const hop = parseHopClaims(claims);
+      if (hop !== undefined && call.method !== DelegationService.method.delegate) {
+        throw meshError(Code.Unauthenticated, "invalid bearer token: a gateway token issued for a task is good only for delegating that task", {
+          reason: "token_invalid",
+        });
+      }
+      call.values.set(hopTokenKey, { token: bearerToken(authorization), claims: hop });
       const subject = call.header.get(forwardedCallerHeader);
       const role = call.header.get(forwardedRoleHeader);
       if (subject !== null && subject !== "" && isRole(role)) {
         call.values.set(callerKey, { subject, role, expiresAt: identity.expiresAt, via: identity.subject });
         return next(call);
+      }
+    } else {
+      const proof = call.header.get(chainHeader);
+      if (proof !== null && proof !== "") {
+        call.values.set(chainProofKey, await verifyChainProof(verify, proof, identity.subject));
       }
     }
     call.values.set(callerKey, identity);

@@ -9,6 +9,7 @@
  *   3 validate            proto rules + intent JSON Schema
  *   4 chain               depth, budget, caller, cycle
  *   5 policy              the policy slot (OPA); a no-policy step until configured
+ *   5b approvals          holds what policy sends to a human; refuses it until configured
  *   6 idempotency         one execution per task id
  */
 import type { MeshInterceptor } from "../call.js";
@@ -21,6 +22,7 @@ import { createChainInterceptor } from "./chain.js";
 import { createErrorBoundaryInterceptor } from "./error-boundary.js";
 import { createIdempotencyInterceptor } from "./idempotency.js";
 import { createNoPolicyInterceptor } from "./policy-slot.js";
+import { createNoApprovalsInterceptor } from "./approval-slot.js";
 import { createTraceInterceptor } from "./trace.js";
 import { createValidationInterceptor } from "./validate-request.js";
 import type { ValidatorTable } from "./validate-request.js";
@@ -37,6 +39,8 @@ export interface GovernanceOptions {
   readonly checkSelfCycle: boolean;
   /** The policy step; the no-policy step when unset. */
   readonly policy?: MeshInterceptor;
+  /** The approval gate; one that refuses every call needing approval when unset. */
+  readonly approvals?: MeshInterceptor;
   readonly tasks: TaskStore;
 }
 
@@ -49,6 +53,7 @@ export function createGovernanceChain(o: GovernanceOptions): MeshInterceptor[] {
     createValidationInterceptor(o.validators),
     createChainInterceptor(o.checkSelfCycle ? { limits: o.chainLimits, agentName: o.agent } : { limits: o.chainLimits }),
     o.policy ?? createNoPolicyInterceptor(),
+    o.approvals ?? createNoApprovalsInterceptor(),
     createIdempotencyInterceptor(o.tasks, o.agent),
   ];
 }

@@ -37,6 +37,10 @@ export function createIdempotencyInterceptor(store: TaskStore, agent: string): M
     const req = call.message as DelegateRequest;
     const caller = call.values.get(callerKey)!;
     const fingerprint = requestFingerprint(caller.subject, req);
+    if (call.signal.aborted) {
+      // Nobody waits for this call any more (it may have been canceled already): start nothing.
+      throw meshError(Code.Canceled, "the call ended before the task started", { reason: "call_ended" });
+    }
     const outcome = store.begin({ taskId: req.taskId, fingerprint, owner: caller.subject, initial: initialResult(req, call, agent) });
     if (outcome.kind === "finished") return { result: outcome.result };
     const deadline = effectiveDeadlineMs(call.deadline, req);
@@ -102,7 +106,7 @@ export function requestFingerprint(caller: string, req: DelegateRequest): string
     inputs: req.inputs ?? {},
     artifacts: req.artifacts.map((a) => toJson(ArtifactRefSchema, a)),
     successCriteria: req.successCriteria === undefined ? null : toJson(SuccessCriteriaSchema, req.successCriteria),
-    allowedTools: req.constraints?.allowedTools ?? [],
+    allowedTools: [...(req.constraints?.allowedTools ?? [])].sort(),
     dataClass: req.constraints?.dataClass ?? 0,
   };
   return createHash("sha256").update(caller).update("\n").update(canonicalJson(identity)).digest("hex");

@@ -1,6 +1,7 @@
 /**
- * Step 5: policy. This is the place in the chain where the OPA policy step goes;
- * until a policy engine is configured, `createNoPolicyInterceptor` fills it and
+ * Step 5: policy. The OPA policy step (`createPolicyInterceptor`, in
+ * mesh/policy/policy-interceptor.ts) fills this slot when a service runs a policy
+ * bundle (AGENTMESH_POLICY_DIR); otherwise `createNoPolicyInterceptor` does, and
  * records on every result that no policy was evaluated.
  */
 import { create } from "@bufbuild/protobuf";

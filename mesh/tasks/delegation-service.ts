@@ -72,8 +72,11 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
       yield* followTask(store, rec, call.signal);
     },
     async cancel(req, call) {
-      const rec = owned(req.taskId, call);
       const caller = call.values.get(callerKey)!;
+      // A Cancel may overtake its Delegate (e.g. forwarded by the gateway while the
+      // Delegate is still on its way): the id is then recorded as canceled for the caller.
+      if (store.get(req.taskId) === undefined) return { result: await store.cancel(req.taskId, req.reason, caller.subject) };
+      const rec = owned(req.taskId, call);
       if (rec.owner !== caller.subject && !cancelers.has(caller.role)) {
         throw meshError(Code.PermissionDenied, `task ${rec.taskId} may be canceled only by the caller that delegated it`, { reason: "not_task_owner" });
       }

@@ -4,12 +4,9 @@
  * task's last snapshot, so a restarted service still answers `GetResult` and
  * never re-executes a completed task id.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { appendFile, open } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
-import { dirname } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ResultSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import { openJsonlLog } from "../storage/jsonl-log.js";
 import type { TaskRecord } from "./task-store.js";
 
 /** Where task records are kept; see `createFileTaskJournal`. */
@@ -28,57 +25,24 @@ interface Line {
   r: string;
 }
 
-/**
- * Opens (creating if needed) a journal file. Writes are serialised and each is
- * followed by `fsync`, so a resolved `append` survives a crash. A torn last line
- * (a crash mid-write) is skipped on replay.
- */
+/** Opens (creating if needed) a journal file; see `openJsonlLog` for durability. */
 export function createFileTaskJournal(path: string): TaskJournal {
-  mkdirSync(dirname(path), { recursive: true });
-  if (!existsSync(path)) {
-    closeSync(openSync(path, "a"));
-  }
-  let handle: Promise<FileHandle> | undefined;
-  let queue: Promise<void> = Promise.resolve();
+  const log = openJsonlLog<Line>(path);
   return {
     replay() {
       const byId = new Map<string, TaskRecord>();
-      for (const text of readFileSync(path, "utf8").split("\n")) {
-        if (text === "") continue;
+      for (const l of log.readAll()) {
         try {
-          const l = JSON.parse(text) as Line;
           byId.set(l.t, { taskId: l.t, fingerprint: l.f, owner: l.o, settled: false, result: fromBinary(ResultSchema, Buffer.from(l.r, "base64")) });
         } catch {
-          // A torn line from a crash mid-write: the record before it stands.
+          // A line that parses as JSON but not as a record: skipped like a torn one.
         }
       }
       return [...byId.values()];
     },
     append(rec) {
-      const line: Line = { t: rec.taskId, f: rec.fingerprint, o: rec.owner, r: Buffer.from(toBinary(ResultSchema, rec.result)).toString("base64") };
-      const text = JSON.stringify(line) + "\n";
-      // Each write waits for the one before, whether that one succeeded or not:
-      // a failed write fails its own append only, and the file is opened again
-      // for the next one.
-      const write = queue.catch(() => undefined).then(async () => {
-        handle ??= open(path, "a");
-        try {
-          const fh = await handle;
-          await appendFile(fh, text);
-          await fh.datasync();
-        } catch (err) {
-          const broken = handle;
-          handle = undefined;
-          await broken?.then((fh) => fh.close()).catch(() => undefined);
-          throw err;
-        }
-      });
-      queue = write;
-      return write;
+      return log.append({ t: rec.taskId, f: rec.fingerprint, o: rec.owner, r: Buffer.from(toBinary(ResultSchema, rec.result)).toString("base64") });
     },
-    async close() {
-      await queue.catch(() => undefined);
-      if (handle !== undefined) await (await handle).close();
-    },
+    close: () => log.close(),
   };
 }

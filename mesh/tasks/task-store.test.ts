@@ -180,6 +180,42 @@ describe("createTaskStore", () => {
     expect(errorDetailOf(err)?.reason).toBe("task_not_found");
   });
 
+  it("stops a task that failed retryably for good when it is canceled: the next identical request does not run it", async () => {
+    const store = createTaskStore();
+    expectStarted(claim(store, "t-1"));
+    store.release("t-1", failed("t-1", true), new ConnectError("gone", Code.Unavailable));
+    const canceled = await store.cancel("t-1", "stop it");
+    expect([canceled.state, canceled.error?.reason]).toEqual([TaskState.CANCELED, "canceled"]);
+    expect(claim(store, "t-1")).toEqual({ kind: "finished", result: canceled });
+  });
+
+  it("remembers a Cancel that overtook its Delegate: the owner's Delegate finds it canceled, another caller's is refused", async () => {
+    const store = createTaskStore();
+    const canceled = await store.cancel("t-1", "changed my mind", "supervisor");
+    expect(canceled.state).toBe(TaskState.CANCELED);
+    expect(claim(store, "t-1", "fp-any")).toEqual({ kind: "finished", result: canceled });
+    const err = await connectErrorOf(() => Promise.resolve(store.begin({ taskId: "t-1", fingerprint: "fp-any", owner: "mallory", initial: submitted("t-1") })));
+    expect([err.code, errorDetailOf(err)?.reason]).toEqual([Code.AlreadyExists, "task_id_conflict"]);
+  });
+
+  it("answers, publishes and settles a finished or canceled task even when the journal cannot write", async () => {
+    const broken = { replay: () => [], append: () => Promise.reject(new Error("disk full")), close: () => Promise.resolve() };
+    const store = createTaskStore(broken);
+    const seen: TaskState[] = [];
+    store.watch("t-1", (r) => seen.push(r.state));
+    store.watch("t-2", (r) => seen.push(r.state));
+    expectStarted(claim(store, "t-1"));
+    const joined = claim(store, "t-1");
+    await store.finish("t-1", completed("t-1"));
+    if (joined.kind !== "joined") throw new Error("expected joined");
+    await expect(joined.done).resolves.toEqual(completed("t-1"));
+    const signal = expectStarted(claim(store, "t-2"));
+    await store.cancel("t-2", "stop");
+    expect(signal.aborted).toBe(true);
+    expect(seen).toEqual([TaskState.SUBMITTED, TaskState.COMPLETED, TaskState.SUBMITTED, TaskState.CANCELED]);
+    await store.idle();
+  });
+
   it("sends every snapshot of a task to its watchers until they stop watching", async () => {
     const store = createTaskStore();
     const stopped: Result[] = [];

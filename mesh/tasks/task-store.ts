@@ -55,6 +55,13 @@ export interface TaskStore {
    * when the id was used for a different request.
    */
   begin(record: { taskId: string; fingerprint: string; owner: string; initial: Result }): BeginOutcome;
+  /**
+   * Records a task that may not run yet (it waits for a human approval): the
+   * record exists, visible to `GetResult` and `WatchResult`, but nothing claims its
+   * execution; a later `begin` with the same request runs it. Resolves once the
+   * record is journaled. Throws ALREADY_EXISTS like `begin`.
+   */
+  hold(record: { taskId: string; fingerprint: string; owner: string; initial: Result }): Promise<void>;
   /** Records a non-terminal state change of a running task. */
   update(taskId: string, result: Result): void;
   /** Records the terminal result of a running task and wakes everyone waiting for it. */
@@ -67,8 +74,14 @@ export interface TaskStore {
   release(taskId: string, result: Result, error: ConnectError): void;
   /** Resolves once no execution is running (for a graceful stop). */
   idle(): Promise<void>;
-  /** Cancels a task that has not ended; returns its result after the cancellation. */
-  cancel(taskId: string, reason: string): Promise<Result>;
+  /**
+   * Cancels a task that has not ended (or that ended in a failure a retry could
+   * rerun); returns its result after the cancellation. For an unknown task id it
+   * throws NOT_FOUND, unless `owner` is given: then the id is recorded as
+   * canceled for that owner, so a Delegate that arrives after its Cancel does not
+   * run.
+   */
+  cancel(taskId: string, reason: string, owner?: string): Promise<Result>;
   /** Follows a task's snapshots; returns the function that stops following. */
   watch(taskId: string, listener: TaskListener): () => void;
 }
@@ -91,12 +104,25 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
   const listeners = new Map<string, Set<TaskListener>>();
 
   for (const rec of journal?.replay() ?? []) {
-    if (!isTerminal(rec.result.state)) {
+    // A task waiting for a human still waits; one that was running was interrupted.
+    if (!isTerminal(rec.result.state) && rec.result.state !== TaskState.AWAITING_APPROVAL) {
       rec.result = interrupted(rec.result);
     }
     records.set(rec.taskId, { ...rec, settled: isTerminal(rec.result.state) && !canRerun(rec.result) });
   }
 
+  /**
+   * Journals a final snapshot. A failed write is logged and the store goes on
+   * from memory: the task's outcome is known and is answered, though a restart
+   * before the next successful write would not remember it.
+   */
+  const persist = async (rec: TaskRecord) => {
+    try {
+      await journal?.append(rec);
+    } catch (err) {
+      console.error(`task journal: could not record task ${rec.taskId}: ${String(err)}`);
+    }
+  };
   const publish = (rec: TaskRecord) => {
     for (const l of listeners.get(rec.taskId) ?? []) l(rec.result);
   };
@@ -114,15 +140,17 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
 
   return {
     get: (taskId) => records.get(taskId),
+    async hold({ taskId, fingerprint, owner, initial }) {
+      assertSameRequest(records.get(taskId), taskId, fingerprint, owner);
+      const rec: TaskRecord = { taskId, fingerprint, owner, result: initial, settled: false };
+      records.set(taskId, rec);
+      await journal?.append(rec);
+      publish(rec);
+    },
     begin({ taskId, fingerprint, owner, initial }) {
       const existing = records.get(taskId);
       if (existing !== undefined) {
-        if (existing.fingerprint !== fingerprint) {
-          throw meshError(Code.AlreadyExists, `task id ${taskId} was already used for a different request; choose a new task id`, {
-            reason: "task_id_conflict",
-            metadata: { task_id: taskId },
-          });
-        }
+        assertSameRequest(existing, taskId, fingerprint, owner);
         const run = running.get(taskId);
         if (run !== undefined) return { kind: "joined", done: run.done };
         if (existing.settled) return { kind: "finished", result: existing.result };
@@ -157,7 +185,7 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       if (!isTerminal(rec.result.state)) {
         rec.result = result;
         rec.settled = !canRerun(result);
-        await journal?.append(rec);
+        await persist(rec);
         publish(rec);
       }
       settle(taskId, { result: rec.result });
@@ -174,12 +202,16 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
     idle() {
       return running.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
-    async cancel(taskId, reason) {
-      const rec = records.get(taskId);
+    async cancel(taskId, reason, owner) {
+      let rec = records.get(taskId);
       if (rec === undefined) {
-        throw meshError(Code.NotFound, `no task with id ${taskId}`, { reason: "task_not_found" });
+        if (owner === undefined) throw meshError(Code.NotFound, `no task with id ${taskId}`, { reason: "task_not_found" });
+        // The Cancel overtook its Delegate: remember it, so the Delegate finds the task canceled.
+        rec = { taskId, fingerprint: canceledBeforeArrival, owner, result: create(ResultSchema, { taskId, state: TaskState.SUBMITTED, createdAt: timestampNow() }), settled: false };
+        records.set(taskId, rec);
       }
-      if (isTerminal(rec.result.state)) return rec.result;
+      // A task that may still run again (a retryable failure) is stopped for good too.
+      if (isTerminal(rec.result.state) && !canRerun(rec.result)) return rec.result;
       rec.result = create(ResultSchema, {
         ...rec.result,
         state: TaskState.CANCELED,
@@ -187,10 +219,9 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
         updatedAt: timestampNow(),
       });
       rec.settled = true;
-      await journal?.append(rec);
+      running.get(taskId)?.controller.abort(meshError(Code.Canceled, "task canceled", { reason: "canceled" }));
+      await persist(rec);
       publish(rec);
-      const run = running.get(taskId);
-      run?.controller.abort(meshError(Code.Canceled, "task canceled", { reason: "canceled" }));
       settle(taskId, { result: rec.result });
       return rec.result;
     },
@@ -204,6 +235,19 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       };
     },
   };
+}
+
+/** Fingerprint of a task id canceled before its Delegate arrived: it matches that owner's request. */
+const canceledBeforeArrival = "canceled-before-arrival";
+
+function assertSameRequest(existing: TaskRecord | undefined, taskId: string, fingerprint: string, owner: string): void {
+  const same = existing === undefined || existing.fingerprint === fingerprint || (existing.fingerprint === canceledBeforeArrival && existing.owner === owner);
+  if (!same) {
+    throw meshError(Code.AlreadyExists, `task id ${taskId} was already used for a different request; choose a new task id`, {
+      reason: "task_id_conflict",
+      metadata: { task_id: taskId },
+    });
+  }
 }
 
 /**

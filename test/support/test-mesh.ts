@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { readGatewayConfig, startGateway } from "../../gateway/index.js";
 import type { RunningGateway } from "../../gateway/index.js";
 import { createLogger, ensureDevKeys, issueToken, loadSigningKey, readMeshConfig, startAgent } from "../../mesh/index.js";
-import type { IntentDefinition, Role, RunningAgent } from "../../mesh/index.js";
+import type { IntentDefinition, MeshInterceptor, Role, RunningAgent } from "../../mesh/index.js";
 import { createExecutionLog, testIntents } from "./test-intents.js";
 
 /** Which agent may register which intents (the AGENTMESH_AGENT_OFFERS document's `agents`). */
@@ -62,14 +62,16 @@ const quiet = () => createLogger("test", "error");
 /**
  * Starts a gateway with no agents; add them with `startAgent`. `offers` (default
  * `testOffers()`) is the gateway's offers file; null starts it with none.
+ * `gatewayPolicy` replaces the gateway's policy step (for tests of what comes
+ * after policy).
  */
-export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers()): Promise<TestMesh> {
+export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers(), gatewayPolicy?: MeshInterceptor): Promise<TestMesh> {
   const home = mkdtempSync(join(tmpdir(), "agentmesh-test-"));
   await ensureDevKeys(join(home, "keys"));
   const env: Record<string, string> = { AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000" };
   if (offers !== null) env.AGENTMESH_AGENT_OFFERS = writeOffersFile(home, offers);
   Object.assign(env, extraEnv);
-  const gateway = await startGateway(readGatewayConfig(env), { logger: quiet() });
+  const gateway = await startGateway(readGatewayConfig(env), { logger: quiet(), ...(gatewayPolicy === undefined ? {} : { policy: gatewayPolicy }) });
   const grpcAddress = `127.0.0.1:${gateway.grpcPort}`;
   const agents: RunningAgent[] = [];
   const key = await loadSigningKey(join(home, "keys", "signing-key.jwk.json"));
