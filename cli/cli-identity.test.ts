@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
-import { cliToken } from "./cli-identity.js";
+import { cliAuth, cliToken } from "./cli-identity.js";
 
 const homes: string[] = [];
 const newHome = () => {
@@ -28,5 +28,25 @@ describe("cliToken", () => {
   it("mints for the subject operator when given no subject (it reads no environment)", async () => {
     const claims = decodeJwt(await cliToken(newHome()));
     expect([claims.sub, claims.role]).toEqual(["operator", "supervisor"]);
+  });
+});
+
+describe("cliAuth", () => {
+  const claimsOf = (md: Record<string, string>) => decodeJwt(md.authorization!.replace(/^Bearer /, ""));
+
+  it.each<["operator" | "approver", [string, string]]>([
+    ["operator", ["operator", "supervisor"]],
+    ["approver", ["carol", "approver"]],
+  ])("calls as the %s: delegations as operator, approvals as the user, so the user may approve what the CLI delegated", async (actor, expected) => {
+    const md = await cliAuth({ home: newHome(), token: undefined, user: "carol" }, actor);
+    const claims = claimsOf(md);
+    expect([claims.sub, claims.role]).toEqual(expected);
+  });
+
+  it("sends the configured token for either actor", async () => {
+    const config = { home: "/nonexistent/agentmesh", token: "abc.def.ghi", user: "carol" };
+    expect([await cliAuth(config, "operator"), await cliAuth(config, "approver")]).toEqual([
+      { authorization: "Bearer abc.def.ghi" }, { authorization: "Bearer abc.def.ghi" },
+    ]);
   });
 });

@@ -4,17 +4,17 @@ import { readCliConfig } from "./config.js";
 
 describe("readCliConfig", () => {
   it("fills every setting with its default from an empty environment", () => {
-    expect(readCliConfig({})).toEqual({ home: resolve(".agentmesh"), gatewayAddress: "127.0.0.1:7070", token: undefined, subject: "operator" });
+    expect(readCliConfig({})).toEqual({ home: resolve(".agentmesh"), gatewayAddress: "127.0.0.1:7070", token: undefined, user: "approver" });
   });
 
   it("reads every variable it documents", () => {
     expect(readCliConfig({ AGENTMESH_HOME: "/tmp/mesh", AGENTMESH_GATEWAY: "gw.internal:9000", AGENTMESH_TOKEN: "abc.def.ghi", USER: "carol" })).toEqual({
-      home: "/tmp/mesh", gatewayAddress: "gw.internal:9000", token: "abc.def.ghi", subject: "carol",
+      home: "/tmp/mesh", gatewayAddress: "gw.internal:9000", token: "abc.def.ghi", user: "carol",
     });
   });
 
   it("treats an empty AGENTMESH_TOKEN and USER as unset", () => {
-    expect(readCliConfig({ AGENTMESH_TOKEN: "", USER: "" })).toMatchObject({ token: undefined, subject: "operator" });
+    expect(readCliConfig({ AGENTMESH_TOKEN: "", USER: "" })).toMatchObject({ token: undefined, user: "approver" });
   });
 
   it.each([

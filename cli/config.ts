@@ -7,8 +7,8 @@
  * |---|---|---|
  * | AGENTMESH_HOME | ./.agentmesh | local state: the development keys tokens are minted from; `up` runs the mesh on it |
  * | AGENTMESH_GATEWAY | 127.0.0.1:7070 | default of `--gateway` |
- * | AGENTMESH_TOKEN | unset | bearer token for the command's calls; unset or empty: one is minted from the development key |
- * | USER | operator | subject of a minted token |
+ * | AGENTMESH_TOKEN | unset | bearer token for the command's calls (for `approvals`, one with role approver); unset or empty: one is minted from the development key |
+ * | USER | approver | the person at the keyboard: subject of the approver token `agentmesh approvals` mints. Delegations are minted for `operator` (cli/cli-identity.ts), so this person may approve what they delegated through the CLI; a USER of `operator` may not (`self_approval`) |
  */
 import { readMeshConfig, splitAddress } from "../mesh/index.js";
 
@@ -20,8 +20,8 @@ export interface CliConfig {
   readonly gatewayAddress: string;
   /** Token to call with; undefined: mint one from the development key in `home`. */
   readonly token: string | undefined;
-  /** Subject of a minted token. */
-  readonly subject: string;
+  /** The person at the keyboard: subject of a minted approver token. */
+  readonly user: string;
 }
 
 /** Reads the settings from `env`; throws naming the variable when a value is malformed. */
@@ -39,6 +39,6 @@ export function readCliConfig(env: Readonly<Record<string, string | undefined>>)
     home: mesh.home,
     gatewayAddress: mesh.gatewayAddress,
     token: token === undefined || token === "" ? undefined : token,
-    subject: user === undefined || user === "" ? "operator" : user,
+    user: user === undefined || user === "" ? "approver" : user,
   };
 }

@@ -6,26 +6,41 @@
  *   agentmesh delegate --intent X --input file.json
  *   agentmesh result TASK_ID           the result of a task, in any state
  *   agentmesh agents                   the agents and replicas the gateway knows
+ *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
  *   agentmesh token issue --subject NAME --role ROLE
+ *
+ * Delegations and reads go as `operator` (role supervisor), approvals as USER
+ * (role approver); see cli/cli-identity.ts.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { toJsonString } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
+import { ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
-import { ResultSchema } from "../gen/agentmesh/v1/task_pb.js";
+import { ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
-import { createGrpcClient, ensureDevKeys, errorDetailOf, issueToken, loadSigningKey, roles } from "../mesh/index.js";
-import type { Role } from "../mesh/index.js";
-import { cliToken } from "./cli-identity.js";
+import { createGrpcClient, ensureDevKeys, issueToken, loadSigningKey, roles } from "../mesh/index.js";
+import type { GrpcClient, Role } from "../mesh/index.js";
+import { formatApproval, listApprovals, registerApprovalCommands } from "./approval-commands.js";
+import { cliAuth } from "./cli-identity.js";
+import { printError, printResult } from "./cli-output.js";
 import { readCliConfig } from "./config.js";
 import type { CliConfig } from "./config.js";
+import { followDemo } from "./follow-demo.js";
+import { callGateway } from "./gateway-call.js";
 import { startMeshProcesses } from "./mesh-processes.js";
 import { repoRoot } from "./process-group.js";
-import { formatResultTree } from "./result-tree.js";
+import { registerPolicyCommands } from "./policy-commands.js";
+
+/**
+ * How long the demo campaign may take: long enough for a person to read and
+ * approve the publish step it waits for. It is the campaign's deadline, and so
+ * the deadline of its sub-tasks.
+ */
+const demoTimeoutMs = 60 * 60_000;
 
 /** The command with its subcommands; `config` holds everything read from the environment. */
 function createProgram(config: CliConfig): Command {
@@ -61,17 +76,14 @@ function createProgram(config: CliConfig): Command {
     stopOnSignal(() => mesh.stop());
   });
 
-  upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
+  upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, show what waits for approval, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
     const mesh = await up(o, config.home);
     stopOnSignal(() => mesh.stop());
     const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
-    process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} ...\n\n`);
-    try {
-      const result = await delegate(config, mesh.gatewayAddress, "campaign.launch", inputs, `demo-${randomUUID()}`, 120_000);
-      printResult(result);
-    } catch (err) {
-      printError(err);
-    }
+    const taskId = `demo-${randomUUID()}`;
+    process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} as operator (task ${taskId}) ...\n`);
+    const campaign = delegate(config, mesh.gatewayAddress, "campaign.launch", inputs, taskId, demoTimeoutMs);
+    await followDemo({ config, gateway: mesh.gatewayAddress, taskId, campaign, timeoutMs: demoTimeoutMs });
     process.stdout.write(`\nthe mesh keeps serving on 127.0.0.1:${o.port} (gRPC) and 127.0.0.1:${o.connectPort} (Connect) — Ctrl-C stops it\n`);
   });
 
@@ -90,6 +102,7 @@ function createProgram(config: CliConfig): Command {
         const result = await delegate(config, o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout));
         if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
         else printResult(result);
+        if (o.json !== true && result.state === TaskState.AWAITING_APPROVAL) await callGateway(o.gateway, (client) => printHeld(client, config, result.taskId, o.gateway));
       } catch (err) {
         printError(err);
         process.exitCode = 1;
@@ -101,43 +114,37 @@ function createProgram(config: CliConfig): Command {
     .description("print the result of a task in any state")
     .argument("<task-id>")
     .addOption(gatewayOption())
-    .action(async (taskId: string, o: { gateway: string }) => {
-      const client = createGrpcClient(o.gateway);
-      try {
-        printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await auth(config), deadline: Date.now() + 10_000 }));
-      } catch (err) {
-        printError(err);
-        process.exitCode = 1;
-      } finally {
-        client.close();
-      }
-    });
+    .action((taskId: string, o: { gateway: string }) =>
+      callGateway(o.gateway, async (client) => {
+        printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + 10_000 }));
+      }),
+    );
 
   program
     .command("agents")
     .description("list the agents and replicas the gateway routes to")
     .addOption(gatewayOption())
-    .action(async (o: { gateway: string }) => {
-      const client = createGrpcClient(o.gateway);
-      try {
-        const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: await auth(config), deadline: Date.now() + 10_000 });
+    .action((o: { gateway: string }) =>
+      callGateway(o.gateway, async (client) => {
+        const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + 10_000 });
         for (const a of res.agents) {
           process.stdout.write(`${a.card!.name}  intents: ${a.card!.intents.map((i) => i.name).join(", ")}\n`);
           for (const i of a.instances) process.stdout.write(`  ${i.instanceId}  ${i.endpoints.map((e) => e.address).join(" ")}  ${i.healthy ? "healthy" : "backing off"}\n`);
         }
-      } catch (err) {
-        printError(err);
-        process.exitCode = 1;
-      } finally {
-        client.close();
-      }
-    });
+      }),
+    );
 
+  registerApprovalCommands(program, config, gatewayOption);
+
+  registerPolicyCommands(program);
   return program;
 }
 
-async function auth(config: CliConfig): Promise<Record<string, string>> {
-  return { authorization: `Bearer ${await cliToken(config.home, { token: config.token, subject: config.subject })}` };
+/** Prints the pending approval a delegated task waits for, with the commands that decide it. */
+async function printHeld(client: GrpcClient, config: CliConfig, taskId: string, gateway: string): Promise<void> {
+  const held = (await listApprovals(client, config, ApprovalState.PENDING)).filter((a) => a.taskId === taskId);
+  process.stdout.write(`\npolicy holds task ${taskId} for a human decision; it runs once an approver approves it:\n\n`);
+  for (const a of held) process.stdout.write(formatApproval(a, gateway).join("\n") + "\n");
 }
 
 async function up(o: { port: string; connectPort: string }, home: string) {
@@ -145,30 +152,14 @@ async function up(o: { port: string; connectPort: string }, home: string) {
   return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home, print: (l) => process.stdout.write(l + "\n"), tty });
 }
 
+/** Delegates a task through the gateway as the operator; resolves to its result (AWAITING_APPROVAL when policy holds it for a human). */
 async function delegate(config: CliConfig, gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number): Promise<Result> {
   const client = createGrpcClient(gateway);
   try {
-    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await auth(config), deadline: Date.now() + timeoutMs });
+    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + timeoutMs });
     return res.result!;
   } finally {
     client.close();
-  }
-}
-
-function printResult(result: Result): void {
-  process.stdout.write(formatResultTree(result).join("\n") + "\n");
-  if (result.outputs !== undefined) process.stdout.write(`\noutputs:\n${JSON.stringify(result.outputs, null, 2)}\n`);
-  if (result.rationale !== "") process.stdout.write(`\nrationale: ${result.rationale}\n`);
-  process.stdout.write(`trace id: ${result.traceId}\n`);
-}
-
-function printError(err: unknown): void {
-  if (err instanceof ConnectError) {
-    const detail = errorDetailOf(err);
-    process.stderr.write(`error: ${err.message}${detail === undefined ? "" : ` (reason: ${detail.reason})`}\n`);
-    for (const v of detail?.violations ?? []) process.stderr.write(`  ${v.field}: ${v.description}\n`);
-  } else {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   }
 }
 

@@ -5,7 +5,7 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { Cost, Result, SubTask } from "../gen/agentmesh/v1/task_pb.js";
 import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
-import { stateName } from "../mesh/index.js";
+import { isTerminal, stateName } from "../mesh/index.js";
 
 /** Formats a cost as "3 tool calls, 0 tokens, $0.000000, 12.3 ms". */
 export function formatCost(cost: Cost | undefined): string {
@@ -16,7 +16,8 @@ export function formatCost(cost: Cost | undefined): string {
   return `${cost.toolCalls} tool calls, ${tokens} tokens, $${money}, ${wall.toFixed(1)} ms`;
 }
 
-const mark = (state: TaskState) => (state === TaskState.COMPLETED ? "✔" : state === TaskState.WORKING || state === TaskState.SUBMITTED ? "…" : "✘");
+/** ✔ completed, … not ended yet (working, queued, awaiting approval, ...), ✘ ended otherwise. */
+const mark = (state: TaskState) => (state === TaskState.COMPLETED ? "✔" : isTerminal(state) ? "✘" : "…");
 
 function line(node: { intent: string; agent: string; state: TaskState; confidence: number; cost?: Cost | undefined; taskId: string; error?: { message: string } | undefined }): string {
   const err = node.error !== undefined && node.state !== TaskState.COMPLETED ? `  — ${node.error.message}` : "";

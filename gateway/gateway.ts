@@ -47,8 +47,9 @@ export interface RunningGateway {
 /**
  * Starts the gateway; rejects when keys, the static cards, the offers file or the
  * policy bundle cannot be loaded. `options.policy` fills the policy slot; unset,
- * the bundle in `config.policyDir` (AGENTMESH_POLICY_DIR) does when set, with
- * AuditService served over its decisions.
+ * the bundle in `config.policyDir` (AGENTMESH_POLICY_DIR, default the repo's
+ * policy/build) does, with an audit log of its decisions and of the human
+ * decisions on the gateway's approvals, served by AuditService.
  */
 export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
@@ -65,7 +66,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   // Hop tokens are bound to the target's name; one bound to the gateway's own would let that agent act as the gateway here.
   if (offers.has(gatewayName)) throw new Error(`no agent may be named ${gatewayName}, the gateway's own name (AGENTMESH_AGENT_OFFERS, AGENTMESH_AGENT_CARDS)`);
   if (offers.size === 0) logger.warn("no agent may register: set AGENTMESH_AGENT_OFFERS to a file of which agent offers which intents");
-  const policy = options.policy === undefined && config.policyDir !== undefined
+  const policy = options.policy === undefined
     ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${gatewayName}.audit.jsonl`), service: { name: gatewayName, kind: "gateway" }, logger })
     : undefined;
   const policyStep = options.policy ?? policy?.interceptor;
@@ -80,7 +81,11 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const delegationImpl = createDelegationServiceImpl({ store, execute: forwarder.execute });
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
   const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
-  const approvals = createServiceApprovals({ name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger });
+  const approvals = createServiceApprovals({
+    name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger,
+    ...(policy === undefined ? {} : { onDecision: policy.recordApproval }),
+    ...(policyStep === undefined ? {} : { policy: policyStep }),
+  });
   const chain = createGovernanceChain({
     logger, verifier, validators: new Map([...validators, ...approvals.validators]), tasks: store, agent: gatewayName, checkSelfCycle: false,
     chainLimits: { maxDepth: config.maxDepth },

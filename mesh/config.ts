@@ -19,10 +19,11 @@
  * | AGENTMESH_MAX_INLINE_BYTES | 262144 | largest inline inputs (INVALID_ARGUMENT above: use an artifact) |
  * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
  * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
- * | AGENTMESH_POLICY_DIR | unset | a built policy bundle (policy.wasm, data.json, manifest.json; e.g. policy/build): the service evaluates it on every Delegate, reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService; unset: no policy |
+ * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { LogLevel } from "./logger.js";
 
 /** Fully populated mesh settings. */
@@ -43,8 +44,8 @@ export interface MeshConfig {
   readonly maxInlineBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
-  /** The policy bundle directory (AGENTMESH_POLICY_DIR); undefined: no policy engine. */
-  readonly policyDir: string | undefined;
+  /** The policy bundle directory (AGENTMESH_POLICY_DIR; default `defaultPolicyDir`). */
+  readonly policyDir: string;
 }
 
 /** Defaults a service passes for its own ports. */
@@ -52,6 +53,12 @@ export interface ServiceDefaults {
   readonly grpcAddress: string;
   readonly connectAddress: string | undefined;
 }
+
+/**
+ * The bundle committed with the source (`npm run policy:build` writes it), found
+ * relative to this file so it does not depend on the working directory.
+ */
+export const defaultPolicyDir = fileURLToPath(new URL("../policy/build", import.meta.url));
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -80,7 +87,7 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     maxInlineBytes: intVar(env, "AGENTMESH_MAX_INLINE_BYTES", 256 * 1024),
     shutdownGraceMs: intVar(env, "AGENTMESH_SHUTDOWN_GRACE_MS", 10_000),
     logLevel: logLevel as LogLevel,
-    policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? undefined : resolve(env.AGENTMESH_POLICY_DIR),
+    policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? defaultPolicyDir : resolve(env.AGENTMESH_POLICY_DIR),
   };
 }
 

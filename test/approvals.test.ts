@@ -4,33 +4,22 @@
  * requester) decides; on approve it runs once and its result reaches WatchResult;
  * on deny it ends REJECTED; an approval covers one exact request. The gateway's
  * policy step here is a stand-in that asks for approval for echo texts starting
- * with "risky" (the OPA policy has its own tests); everything after it is real.
+ * with "risky" (test/support/stand-in-policy.ts; the OPA policy has its own
+ * tests); everything after it is real, and the worker runs the committed policy.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { create } from "@bufbuild/protobuf";
 import { ApprovalDecision, ApprovalService, ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
-import type { DelegateRequest } from "../gen/agentmesh/v1/delegation_pb.js";
-import { PolicyDecisionSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
-import { createGrpcClient, decisionKey, errorDetailOf, isTerminal } from "../mesh/index.js";
-import type { GrpcClient, MeshInterceptor } from "../mesh/index.js";
+import { createGrpcClient, errorDetailOf, isTerminal } from "../mesh/index.js";
+import type { GrpcClient } from "../mesh/index.js";
 import { rejection } from "./support/rejection.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
+import { riskyEchoPolicy } from "./support/stand-in-policy.js";
 import { startTestMesh } from "./support/test-mesh.js";
 import type { TestMesh } from "./support/test-mesh.js";
-
-/** Stand-in policy step: echo texts starting with "risky" need a human. */
-const standInPolicy: MeshInterceptor = (next) => (call) => {
-  const req = call.message as Partial<DelegateRequest>;
-  const text = (req.inputs as { text?: unknown } | undefined)?.text;
-  const risky = req.intent === "test.echo" && typeof text === "string" && text.startsWith("risky");
-  call.values.set(decisionKey, create(PolicyDecisionSchema, risky
-    ? { allow: false, requiresApproval: true, revision: "stand-in", reasons: [{ code: "approval_required", message: "risky echoes need a human" }] }
-    : { allow: true, revision: "stand-in" }));
-  return next(call);
-};
 
 let mesh: TestMesh;
 let client: GrpcClient;
@@ -38,7 +27,7 @@ const log = createExecutionLog();
 const md = async (subject: string, role: Parameters<TestMesh["token"]>[1]) => ({ authorization: `Bearer ${await mesh.token(subject, role)}` });
 
 beforeAll(async () => {
-  mesh = await startTestMesh({}, undefined, standInPolicy);
+  mesh = await startTestMesh({}, undefined, riskyEchoPolicy);
   await mesh.startAgent("worker-a", testIntents(log));
   client = createGrpcClient(mesh.grpcAddress);
 });

@@ -3,7 +3,10 @@
  * task's chain into its hop token, a sub-delegation proves its chain with that
  * token, and neither a caller nor a handler can forge, shorten or re-budget it.
  * A real gateway and three agents on loopback, each offering one step intent, so
- * a task can walk alpha -> beta -> gamma through the gateway.
+ * a task can walk alpha -> beta -> gamma through the gateway. The chain step (4)
+ * comes before policy (5), and the step intents are not in the policy's data, so
+ * every service here fills the policy slot with the no-policy step: what answers
+ * is the chain's own checks.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +21,7 @@ import {
 } from "../mesh/index.js";
 import type { DelegationChain, GrantedApproval, GrpcClient, HopClaims, HopTokenIssuer, Identity, IntentDefinition, MeshCall } from "../mesh/index.js";
 import { createChainInterceptor } from "../mesh/interceptors/chain.js";
+import { createNoPolicyInterceptor } from "../mesh/interceptors/policy-slot.js";
 import { meshCall } from "./support/mesh-call.js";
 import { rejection } from "./support/rejection.js";
 import { startTestMesh } from "./support/test-mesh.js";
@@ -58,10 +62,11 @@ let alpha: string;
 let hopToken: HopTokenIssuer;
 
 beforeAll(async () => {
-  mesh = await startTestMesh({}, { alpha: ["chain.a"], beta: ["chain.b"], gamma: ["chain.c"] });
-  await mesh.startAgent("alpha", [step("chain.a")]);
-  await mesh.startAgent("beta", [step("chain.b")]);
-  await mesh.startAgent("gamma", [step("chain.c")]);
+  const noPolicy = createNoPolicyInterceptor();
+  mesh = await startTestMesh({}, { alpha: ["chain.a"], beta: ["chain.b"], gamma: ["chain.c"] }, noPolicy);
+  await mesh.startAgent("alpha", [step("chain.a")], {}, noPolicy);
+  await mesh.startAgent("beta", [step("chain.b")], {}, noPolicy);
+  await mesh.startAgent("gamma", [step("chain.c")], {}, noPolicy);
   client = createGrpcClient(mesh.grpcAddress);
   [alice, auditor, alpha] = await Promise.all([mesh.token(), mesh.token("audrey", "auditor"), mesh.token("alpha", "worker")]);
   // The mesh's one key signs for every service today, so the test can mint what the gateway would.

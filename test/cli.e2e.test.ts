@@ -1,7 +1,9 @@
 /**
  * End to end, as a user runs it: `agentmesh up` starts the gateway and every
- * agent as separate processes, `agentmesh delegate` hands the demo goal to the
- * supervisor, and Ctrl-C stops everything.
+ * agent as separate processes, under the committed policy; `agentmesh delegate`
+ * hands the demo goal to the supervisor (as operator), whose publish step waits
+ * for a human until `agentmesh approvals approve` approves it (as the user erin);
+ * and Ctrl-C stops everything.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
@@ -11,10 +13,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { AuditKind, AuditService } from "../gen/agentmesh/v1/audit_pb.js";
+import { createGrpcClient, issueToken, loadSigningKey } from "../mesh/index.js";
 
 const run = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), "agentmesh-e2e-"));
-const env = { ...process.env, AGENTMESH_HOME: home, FORCE_COLOR: "0" };
+const env = { ...process.env, AGENTMESH_HOME: home, FORCE_COLOR: "0", USER: "erin" };
 let up: ChildProcess;
 let output = "";
 let port = 0;
@@ -31,8 +35,9 @@ function freePort(): Promise<number> {
 
 /**
  * How many journal lines each service wrote for `taskId` and its sub-tasks: an
- * execution writes one when it starts and one when it ends, so an unchanged count
- * means nothing ran again.
+ * execution writes one when it starts and one when it ends (and a task held for
+ * approval one more when it is held), so an unchanged count means nothing ran
+ * again.
  */
 function journalLines(taskId: string): Record<string, number> {
   const dir = join(home, "data");
@@ -44,6 +49,8 @@ function journalLines(taskId: string): Record<string, number> {
 
 /** Trace id of the first delegation of e2e-1, as the result tree printed it. */
 let firstTraceId = "";
+/** The approval of e2e-1's publish step. */
+let approvalId = "";
 
 const cli = (...args: string[]) => run(process.execPath, ["bin/agentmesh.js", ...args], { env, timeout: 60_000 });
 
@@ -78,8 +85,21 @@ describe("agentmesh up + delegate", () => {
     }
   });
 
-  it("delegates the demo goal and prints the result tree with rolled-up cost", async () => {
-    const { stdout } = await cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", `127.0.0.1:${port}`);
+  it("delegates the demo goal, waits for the publish step's approval, and prints the result tree with rolled-up cost once it is approved", async () => {
+    const gateway = `127.0.0.1:${port}`;
+    const delegated = cli("delegate", "--intent", "campaign.launch", "--input", "examples/campaign-launch.json", "--task-id", "e2e-1", "--gateway", gateway);
+    let listed = "";
+    for (const deadline = Date.now() + 30_000; !listed.includes("(task e2e-1.publish, depth 1)") && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 200));
+      listed = (await cli("approvals", "list", "--gateway", gateway)).stdout;
+    }
+    const [head, asked] = listed.split("\n");
+    approvalId = /^(apr-[0-9a-f-]{36}) {2}pending {2}content\.publish → publisher {2}\(task e2e-1\.publish, depth 1\)$/.exec(head ?? "")?.[1] ?? "";
+    expect([approvalId, asked]).toEqual([expect.stringMatching(/^apr-/), expect.stringMatching(/^ {2}requested by supervisor at /)]);
+    expect(readdirSync(home)).not.toContain("outbox");
+    const { stdout: decided } = await cli("approvals", "approve", approvalId, "--reason", "copy reviewed", "--gateway", gateway);
+    expect(decided).toBe(`approved ${approvalId} by erin: content.publish (task e2e-1.publish) — the task runs as it was asked\n`);
+    const { stdout } = await delegated;
     firstTraceId = /^trace id: ([0-9a-f]{32})$/m.exec(stdout)?.[1] ?? "";
     expect(firstTraceId).not.toBe("");
     const tree = stdout.split("\n").slice(0, 5);
@@ -95,10 +115,25 @@ describe("agentmesh up + delegate", () => {
     expect(JSON.parse(readFileSync(join(home, "outbox", outbox[0]!), "utf8"))).toMatchObject({ taskId: "e2e-1.publish", channel: "email" });
   });
 
+  it("keeps the approval in the gateway's audit log, with the approver, the decision, the task and the trace", async () => {
+    const client = createGrpcClient(`127.0.0.1:${port}`);
+    try {
+      const token = await issueToken(await loadSigningKey(join(home, "keys", "signing-key.jwk.json")), { subject: "audrey", role: "auditor", ttlSeconds: 60 });
+      const { records } = await client.unary(AuditService.method.queryDecisions, { taskId: "e2e-1.publish" }, { metadata: { authorization: `Bearer ${token}` }, deadline: Date.now() + 10_000 });
+      const decisions = records.filter((r) => r.kind === AuditKind.APPROVAL_DECISION);
+      expect(decisions.map((r) => [r.service, r.caller, r.callerRole, r.approvalId, r.approvalDecision, r.intent, r.target, r.traceId, r.decision?.reasons.at(-1)?.message])).toEqual([
+        ["gateway", "erin", "approver", approvalId, "approve", "content.publish", "publisher", firstTraceId, "approved by erin: copy reviewed"],
+      ]);
+    } finally {
+      client.close();
+    }
+  });
+
   it("returns the stored result for a repeated task id without running or publishing again", async () => {
     const journals = journalLines("e2e-1");
+    // Five tasks pass the gateway; the publish step's also wrote a line when the gateway held it for approval.
     expect(journals).toEqual({
-      "copywriter.tasks.jsonl": 2, "gateway.tasks.jsonl": 10, "publisher.tasks.jsonl": 2,
+      "copywriter.tasks.jsonl": 2, "gateway.tasks.jsonl": 11, "publisher.tasks.jsonl": 2,
       "segmenter.tasks.jsonl": 2, "summarizer.tasks.jsonl": 2, "supervisor.tasks.jsonl": 2,
     });
     const outboxFile = join(home, "outbox", "e2e-1.publish.json");
@@ -108,6 +143,26 @@ describe("agentmesh up + delegate", () => {
     expect(journalLines("e2e-1")).toEqual(journals);
     expect(readdirSync(join(home, "outbox"))).toEqual(["e2e-1.publish.json"]);
     expect([statSync(outboxFile).ino, statSync(outboxFile).mtimeMs]).toEqual([published.ino, published.mtimeMs]);
+  });
+
+  it("prints a task policy holds for a human with the commands that decide it, and a denied one ends REJECTED without running", async () => {
+    const gateway = `127.0.0.1:${port}`;
+    const file = join(home, "publish.json");
+    writeFileSync(file, JSON.stringify({ channel: "email", title: "Beacon is here", body: "Beacon tracks every parcel, and setup takes a day." }));
+    const { stdout } = await cli("delegate", "--intent", "content.publish", "--input", file, "--task-id", "e2e-2", "--gateway", gateway);
+    const id = /^(apr-[0-9a-f-]{36}) {2}pending/m.exec(stdout)?.[1] ?? "";
+    expect(stdout.split("\n").filter((l) => /^(…|policy holds|apr-| {4}\.\/bin)/.test(l))).toEqual([
+      expect.stringMatching(/^… content\.publish → gateway {2}\[awaiting_approval\] .* \(task e2e-2\)$/),
+      "policy holds task e2e-2 for a human decision; it runs once an approver approves it:",
+      `${id}  pending  content.publish → publisher  (task e2e-2, depth 0)`,
+      `    ./bin/agentmesh.js approvals approve ${id} --reason "reviewed the request" --gateway ${gateway}`,
+      `    ./bin/agentmesh.js approvals deny ${id} --reason "not now" --gateway ${gateway}`,
+    ]);
+    const { stdout: decided } = await cli("approvals", "deny", id, "--reason", "wrong channel", "--gateway", gateway);
+    expect(decided).toBe(`denied ${id} by erin: content.publish (task e2e-2) — the task ends REJECTED with the reason\n`);
+    const { stdout: result } = await cli("result", "e2e-2", "--gateway", gateway);
+    expect(result.split("\n")[0]).toMatch(/^✘ content\.publish → gateway {2}\[rejected\] .* \(task e2e-2\) {2}— denied by erin: wrong channel$/);
+    expect(readdirSync(join(home, "outbox"))).toEqual(["e2e-1.publish.json"]);
   });
 
   it("reports bad inputs with the code's message and the field violations, exiting 1", async () => {

@@ -96,6 +96,7 @@ describe("buf curl with server reflection", () => {
     const { stdout } = await run(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", `http://${mesh.grpcAddress}`]);
     expect(stdout.trim().split("\n").sort()).toEqual([
       "agentmesh.v1.ApprovalService",
+      "agentmesh.v1.AuditService",
       "agentmesh.v1.DelegationService",
       "agentmesh.v1.RegistryService",
       "grpc.health.v1.Health",

@@ -2,7 +2,10 @@
  * The supervisor against a real gateway: a step whose sub-task fails in a way a
  * retry may fix is passed on with its own code, so a retry of the campaign with
  * the same task id runs again; a step that fails for good rejects the plan.
- * The copywriter is a stand-in that fails as each test scripts it.
+ * The copywriter is a stand-in that fails as each test scripts it, and the
+ * segmenter one that answers slowly; they run under the agents' own names, so
+ * the policy (the committed bundle, on every service) grants them the tool
+ * scopes of the intents they stand in for.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -49,8 +52,9 @@ const slowLeadsSegment = standIn("leads.segment", "Stand-in for the segmenter: p
 });
 
 beforeAll(async () => {
-  mesh = await startTestMesh({}, { supervisor: ["campaign.launch"], "worker-stand-in": ["copy.draft", "leads.segment"] });
-  await mesh.startAgent("worker-stand-in", [scriptedCopyDraft, slowLeadsSegment]);
+  mesh = await startTestMesh({}, { supervisor: ["campaign.launch"], copywriter: ["copy.draft"], segmenter: ["leads.segment"] });
+  await mesh.startAgent("copywriter", [scriptedCopyDraft]);
+  await mesh.startAgent("segmenter", [slowLeadsSegment]);
   const supervisor = await startSupervisor(readServiceConfig("supervisor", {
     ...mesh.env, AGENTMESH_INSTANCE_ID: "supervisor-0", AGENTMESH_DATA_DIR: join(mesh.home, "data", "supervisor"), AGENTMESH_LOG_LEVEL: "error",
   }));

@@ -60,8 +60,13 @@ export interface TaskContext {
   readonly logger: Logger;
   /**
    * Delegates a sub-task through the gateway, carrying the chain, budget left,
-   * deadline and trace. Resolves to the sub-task's result in any terminal state;
-   * throws a `ConnectError` when the delegation itself is refused or fails.
+   * deadline and trace. Resolves to the sub-task's result in a terminal state:
+   * when the gateway answers before the sub-task ends (held for a human approval,
+   * or queued), it follows the sub-task until it does, within this task's
+   * deadline. When this task is canceled meanwhile, it cancels the sub-task
+   * through the gateway. Throws a `ConnectError` when the delegation itself is
+   * refused or fails, or with this task's own outcome when it is canceled or its
+   * deadline passes.
    */
   delegate(sub: SubDelegation): Promise<Result>;
 }

@@ -43,9 +43,11 @@ export interface AgentOptions {
   readonly scopes: readonly string[];
   readonly config: MeshConfig;
   /**
-   * Fills the policy slot of the governance chain. Unset: the bundle in
-   * `config.policyDir` (AGENTMESH_POLICY_DIR) when set, with AuditService served
-   * over its decisions; otherwise no policy.
+   * Fills the policy slot of the governance chain. Unset (what every service
+   * does): the bundle in `config.policyDir` (AGENTMESH_POLICY_DIR, default the
+   * repo's policy/build), with an audit log of its decisions and of the human
+   * decisions on the agent's approvals, served by AuditService. Tests of what
+   * comes after policy pass a step of their own; no audit log is kept then.
    */
   readonly policy?: MeshInterceptor;
   readonly logger?: Logger;
@@ -70,7 +72,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   }
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name });
   const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
-  const policy = o.policy === undefined && config.policyDir !== undefined
+  const policy = o.policy === undefined
     ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${o.name}.audit.jsonl`), service: { name: o.name, kind: "agent" }, logger })
     : undefined;
   const policyStep = o.policy ?? policy?.interceptor;
@@ -92,7 +94,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const execute = createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger });
   const delegationImpl = createDelegationServiceImpl({ store, execute });
-  const approvals = createServiceApprovals({ name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger });
+  const approvals = createServiceApprovals({
+    name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger,
+    ...(policy === undefined ? {} : { onDecision: policy.recordApproval }),
+    ...(policyStep === undefined ? {} : { policy: policyStep }),
+  });
   const chain = createGovernanceChain({
     logger, verifier, validators: new Map([...validators, ...approvals.validators, ...(policy?.validators ?? [])]), tasks: store, agent: o.name, checkSelfCycle: true,
     chainLimits: { maxDepth: config.maxDepth },

@@ -2,8 +2,10 @@
  * Builds the `TaskContext` a handler receives, including `delegate`, which sends a
  * sub-task through the gateway with the proof of this task's chain (the gateway's
  * hop token this task arrived with), the budget left, the deadline and the trace,
- * and records the sub-task for the roll-up. The gateway extends the chain by this
- * task; the handler never touches it.
+ * waits for its terminal result (following it with WatchResult when the gateway
+ * holds it for a human approval), cancels it when this task is canceled, and
+ * records it for the roll-up. The gateway extends the chain by this task; the
+ * handler never touches it.
  */
 import { create } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
@@ -21,6 +23,8 @@ import { hopMetadata } from "../client/hop-metadata.js";
 import type { GrpcClient } from "../client/grpc-client.js";
 import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
 import { taskErrorOf, toConnectError } from "../errors.js";
+import { isTerminal } from "../tasks/task-states.js";
+import { abortedByCancel, cancelSubTask, followSubTask } from "./follow-sub-task.js";
 import { addCosts } from "./cost.js";
 import type { TaskContext } from "./intent.js";
 import type { Logger } from "../logger.js";
@@ -64,6 +68,8 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
     artifacts: req.artifacts,
     logger: deps.logger,
     async delegate(sub) {
+      // A canceled or expired parent starts no more work.
+      if (signal.aborted) throw toConnectError(signal.reason);
       const spent = childCosts();
       const budget = {
         moneyMicros: chain.budget.moneyMicros === undefined ? undefined : chain.budget.moneyMicros - spent.moneyMicros,
@@ -76,14 +82,25 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         deadline: deadline === undefined ? undefined : timestampFromMs(deadline),
         dataClass: sub.constraints?.dataClass ?? req.constraints?.dataClass,
       });
-      const metadata = hopMetadata(await deps.token(), { proof, budget }, trace);
+      const token = await deps.token();
+      const metadata = hopMetadata(token, { proof, budget }, trace);
+      // The sub-task belongs to its id, not to this call (README, "A task belongs to
+      // its task id"): when the parent is canceled, only an explicit Cancel stops it.
+      const cancelChild = () => {
+        if (!abortedByCancel(signal)) return;
+        void cancelSubTask(deps.gateway, taskId, `parent task ${req.taskId} was canceled`, async () => hopMetadata(await deps.token(), undefined, trace), deps.logger);
+      };
+      signal.addEventListener("abort", cancelChild, { once: true });
       try {
         const res = await deps.gateway.unary(
           DelegationService.method.delegate,
           { taskId, correlationId: ctx.correlationId, intent: sub.intent, inputs: sub.inputs as never, constraints, successCriteria: sub.successCriteria },
           { metadata, signal, ...(deadline === undefined ? {} : { deadline }) },
         );
-        const result = res.result!;
+        // Held for a human approval (or queued): the parent waits for the outcome.
+        const result = isTerminal(res.result!.state)
+          ? res.result!
+          : await followSubTask(deps.gateway, res.result!, { metadata: hopMetadata(token, undefined, trace), signal, deadline });
         results.push(result);
         subtasks.push(create(SubTaskSchema, {
           taskId, intent: result.intent, agent: result.agent, state: result.state, cost: result.cost,
@@ -91,13 +108,22 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         }));
         return result;
       } catch (err) {
-        const ce = toConnectError(err);
-        subtasks.push(create(SubTaskSchema, { taskId, intent: sub.intent, state: ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, error: taskErrorOf(ce) }));
+        const ce = toConnectError(signal.aborted ? signal.reason : err);
+        subtasks.push(create(SubTaskSchema, { taskId, intent: sub.intent, state: failedState(ce.code), error: taskErrorOf(ce) }));
         throw ce;
+      } finally {
+        signal.removeEventListener("abort", cancelChild);
       }
     },
   };
   return { ctx, subtasks, childCosts };
+}
+
+/** The state a sub-task is recorded in when its delegation threw `code`. */
+function failedState(code: Code): TaskState {
+  if (code === Code.PermissionDenied) return TaskState.REJECTED;
+  if (code === Code.Canceled) return TaskState.CANCELED;
+  return TaskState.FAILED;
 }
 
 /** The id of a sub-task: the parent's id and the key, hashed when too long for an id. */

@@ -19,7 +19,7 @@ import type { DelegateRequest, DelegateResponse } from "../../gen/agentmesh/v1/d
 import { PolicyDecisionSchema, TaskErrorSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshHandler, MeshInterceptor, MeshServiceImpl } from "../call.js";
 import { approvalKey, callerKey, chainKey, decisionKey, inputsKey, traceKey } from "../context-keys.js";
-import { invalidArgument, meshError, taskErrorOf } from "../errors.js";
+import { invalidArgument, meshError, taskErrorOf, toConnectError } from "../errors.js";
 import { requestFingerprint } from "../interceptors/idempotency.js";
 import { methodKey } from "../interceptors/validate-request.js";
 import type { RequestValidator } from "../interceptors/validate-request.js";
@@ -89,8 +89,14 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
   };
 
   const resume = (held: HeldTask) => {
-    const run = o.run(resumedCall(held)).catch((err: unknown) => {
-      o.logger.warn("the approved task failed to start", { task_id: held.request.taskId, error: String(err) });
+    const run = o.run(resumedCall(held)).catch(async (err: unknown) => {
+      const ce = toConnectError(err);
+      o.logger.warn("the approved task did not run", { task_id: held.request.taskId, error: ce.rawMessage });
+      // Refused before it started (e.g. a quota met since it was held): that is its outcome.
+      const rec = tasks.get(held.request.taskId);
+      if (rec?.result.state === TaskState.AWAITING_APPROVAL) {
+        await tasks.finish(held.request.taskId, withState(rec.result, ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, { error: taskErrorOf(ce) }));
+      }
     });
     runs.add(run);
     void run.finally(() => runs.delete(run));

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { DelegateRequest, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { applyInterceptors } from "../call.js";
-import type { MeshServiceImpl } from "../call.js";
+import type { MeshInterceptor, MeshServiceImpl } from "../call.js";
 import { createIdempotencyInterceptor } from "../interceptors/idempotency.js";
 import type { Logger } from "../logger.js";
 import type { TaskStore } from "../tasks/task-store.js";
@@ -22,17 +22,24 @@ export interface ServiceApprovalsOptions {
   readonly onDecision?: HeldTaskListener;
   /** How long an approval may be given; default 24 h. */
   readonly ttlMs?: number;
+  /**
+   * The service's policy step. An approved task passes it again (with the
+   * approval in its input) before it runs, so it is counted against quotas and
+   * meets any hard limit that applies by then.
+   */
+  readonly policy?: MeshInterceptor;
 }
 
 /**
  * Creates the approvals of a service, journaled in `<dataDir>/<name>.approvals.jsonl`,
- * sweeping expired ones. An approved task runs through the idempotency step and the
- * service's own Delegate, like any admitted call.
+ * sweeping expired ones. An approved task runs through the policy step (when
+ * given), the idempotency step and the service's own Delegate, like any admitted
+ * call.
  */
 export function createServiceApprovals(o: ServiceApprovalsOptions): Approvals {
   const run = applyInterceptors(
     (call) => Promise.resolve(o.delegationImpl.delegate(call.message as DelegateRequest, call)),
-    [createIdempotencyInterceptor(o.store, o.name)],
+    [...(o.policy === undefined ? [] : [o.policy]), createIdempotencyInterceptor(o.store, o.name)],
   );
   const approvals = createApprovals({
     approvals: createApprovalStore({ path: join(o.dataDir, `${o.name}.approvals.jsonl`), ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }) }),

@@ -8,7 +8,7 @@
  *   2 trace               continue or start the W3C trace
  *   3 validate            proto rules + intent JSON Schema
  *   4 chain               depth, budget, caller, cycle
- *   5 policy              the policy slot (OPA); a no-policy step until configured
+ *   5 policy              the policy slot: the OPA bundle on every service; a no-policy step where none is given (tests)
  *   5b approvals          holds what policy sends to a human; refuses it until configured
  *   6 idempotency         one execution per task id
  */

@@ -1,8 +1,10 @@
 /**
- * Step 5: policy. The OPA policy step (`createPolicyInterceptor`, in
- * mesh/policy/policy-interceptor.ts) fills this slot when a service runs a policy
- * bundle (AGENTMESH_POLICY_DIR); otherwise `createNoPolicyInterceptor` does, and
- * records on every result that no policy was evaluated.
+ * Step 5: policy. On every service the OPA policy step (`createPolicyInterceptor`,
+ * in mesh/policy/policy-interceptor.ts) fills this slot: `startAgent` and
+ * `startGateway` load the bundle in AGENTMESH_POLICY_DIR (default policy/build).
+ * `createNoPolicyInterceptor` fills it only where a governance chain is built
+ * without a policy step (tests of the steps before or after policy), and records
+ * on every result that no policy was evaluated.
  */
 import { create } from "@bufbuild/protobuf";
 import { PolicyDecisionSchema } from "../../gen/agentmesh/v1/task_pb.js";

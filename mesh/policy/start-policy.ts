@@ -1,10 +1,13 @@
 /**
  * Everything a service needs to run under a policy bundle: the reloading engine,
  * the usage counters, the audit log, the policy step built on them and
- * `AuditService`. The agent and the gateway call this when AGENTMESH_POLICY_DIR
- * is set.
+ * `AuditService`. The agent and the gateway call this at start with the bundle in
+ * AGENTMESH_POLICY_DIR (default: the repo's policy/build), unless they were
+ * given a policy step of their own.
  */
 import { AuditKind, AuditService } from "../../gen/agentmesh/v1/audit_pb.js";
+import type { HeldTaskListener } from "../approvals/approvals.js";
+import { approvalAuditRecord } from "../audit/approval-audit.js";
 import { createAuditLog } from "../audit/audit-log.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { createAuditServiceImpl, createAuditValidators } from "../audit/audit-service.js";
@@ -37,6 +40,11 @@ export interface RunningPolicy {
   readonly audit: AuditLog;
   /** Validators of the services below, for the governance chain's table. */
   readonly validators: ReadonlyMap<string, RequestValidator>;
+  /**
+   * Records a human decision (or an expiry) on one of the service's approvals as
+   * an APPROVAL_DECISION; pass it as the approvals' `onDecision`.
+   */
+  readonly recordApproval: HeldTaskListener;
   /** The services to serve next to the service's own: `AuditService` over `audit`. */
   services(chain: readonly MeshInterceptor[]): BoundService[];
   /** Stops watching the bundle and closes the audit log. */
@@ -69,6 +77,9 @@ export async function startPolicy(o: StartPolicyOptions): Promise<RunningPolicy>
     interceptor: createPolicyInterceptor({ engine, service: o.service, quotas: createUsageCounters(), audit, logger: o.logger }),
     engine,
     audit,
+    recordApproval: (held) => {
+      audit.record(approvalAuditRecord(o.service.name, held));
+    },
     validators: createAuditValidators(),
     services: (chain) => [bindService(AuditService, createAuditServiceImpl(audit), chain)],
     async close() {

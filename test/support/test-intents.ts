@@ -19,7 +19,8 @@ export function createExecutionLog(file?: string): ExecutionLog {
   return { entries: [], file };
 }
 
-function record(log: ExecutionLog, taskId: string): void {
+/** Records one execution of task `taskId` in `log` (and its file). */
+export function record(log: ExecutionLog, taskId: string): void {
   log.entries.push(taskId);
   if (log.file !== undefined) appendFileSync(log.file, taskId + "\n");
 }

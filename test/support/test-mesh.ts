@@ -53,7 +53,12 @@ export interface TestMesh {
   readonly env: Record<string, string>;
   /** A token from the mesh's key; default alice, supervisor, 600 s, audience "agentmesh". */
   token(subject?: string, role?: Role, ttlSeconds?: number, audience?: string): Promise<string>;
-  startAgent(name: string, intents: IntentDefinition<never, never>[], env?: Record<string, string>): Promise<RunningAgent>;
+  /**
+   * Starts an agent on the mesh under the mesh's policy (the committed bundle
+   * unless `env` points AGENTMESH_POLICY_DIR elsewhere), or under `policy` when
+   * given (for tests of what comes before or after policy).
+   */
+  startAgent(name: string, intents: IntentDefinition<never, never>[], env?: Record<string, string>, policy?: MeshInterceptor): Promise<RunningAgent>;
   stop(): Promise<void>;
 }
 
@@ -61,9 +66,10 @@ const quiet = () => createLogger("test", "error");
 
 /**
  * Starts a gateway with no agents; add them with `startAgent`. `offers` (default
- * `testOffers()`) is the gateway's offers file; null starts it with none.
- * `gatewayPolicy` replaces the gateway's policy step (for tests of what comes
- * after policy).
+ * `testOffers()`) is the gateway's offers file; null starts it with none. The
+ * gateway runs the committed policy bundle (policy/build), as every service does
+ * by default, unless `extraEnv` sets AGENTMESH_POLICY_DIR; `gatewayPolicy`
+ * replaces its policy step (for tests of what comes before or after policy).
  */
 export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers(), gatewayPolicy?: MeshInterceptor): Promise<TestMesh> {
   const home = mkdtempSync(join(tmpdir(), "agentmesh-test-"));
@@ -83,9 +89,9 @@ export async function startTestMesh(extraEnv: Record<string, string> = {}, offer
     connectUrl: `http://127.0.0.1:${gateway.connectPort}`,
     env: { ...env, AGENTMESH_GATEWAY: grpcAddress },
     token: (subject = "alice", role = "supervisor", ttlSeconds = 600, audience?: string) => issueToken(key, { subject, role, ttlSeconds, audience }),
-    async startAgent(name, intents, agentEnv = {}) {
+    async startAgent(name, intents, agentEnv = {}, policy) {
       const config = readMeshConfig({ ...env, AGENTMESH_GATEWAY: grpcAddress, AGENTMESH_INSTANCE_ID: `${name}-${agents.length}`, AGENTMESH_DATA_DIR: join(home, "data", `${name}-${agents.length}`), ...agentEnv }, { grpcAddress: "127.0.0.1:0", connectAddress: "127.0.0.1:0" });
-      const agent = await startAgent({ name, description: `test agent ${name}`, version: "0", role: "worker", intents, tools: [], scopes: [], config, logger: quiet() });
+      const agent = await startAgent({ name, description: `test agent ${name}`, version: "0", role: "worker", intents, tools: [], scopes: [], config, logger: quiet(), ...(policy === undefined ? {} : { policy }) });
       agents.push(agent);
       let timer: NodeJS.Timeout | undefined;
       const refused = new Promise<never>((_, reject) => {

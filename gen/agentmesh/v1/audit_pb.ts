@@ -91,7 +91,8 @@ export type AuditRecord = Message<"agentmesh.v1.AuditRecord"> & {
   traceId: string;
 
   /**
-   * For approval records: the approval id and the decision ("approve", "deny").
+   * For approval records: the approval id and the decision ("approve", "deny", or
+   * "expired" when nobody decided in time).
    *
    * @generated from field: string approval_id = 13;
    */
