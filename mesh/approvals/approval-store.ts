@@ -15,6 +15,8 @@ import type { PolicyDecision } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Identity } from "../auth/identity.js";
 import type { DelegationChain } from "../chain/delegation-chain.js";
 import { openJsonlLog } from "../storage/jsonl-log.js";
+import { meshError } from "../errors.js";
+import { Code } from "@connectrpc/connect";
 import type { TraceContext } from "../trace/trace-context.js";
 
 /** An approval with the task it holds back. */
@@ -48,7 +50,11 @@ export interface ApprovalStore {
   list(state?: ApprovalState): HeldTask[];
   /** Holds a new task pending approval; resolves once journaled. */
   add(hold: HoldRequest): Promise<HeldTask>;
-  /** Records a decision (or expiry) on a pending approval; resolves once journaled. */
+  /**
+   * Records a decision (or expiry) on a pending approval; resolves once journaled.
+   * Throws FAILED_PRECONDITION `approval_not_pending` unless it is pending, so
+   * of concurrent decisions exactly one wins.
+   */
   settle(approvalId: string, state: ApprovalState, by: string, reason: string): Promise<HeldTask>;
   /** Pending approvals whose time ran out (they are not changed). */
   overdue(now?: number): HeldTask[];
@@ -133,12 +139,18 @@ export function createApprovalStore(o: ApprovalStoreOptions = {}): ApprovalStore
     async settle(approvalId, state, by, reason) {
       const held = byId.get(approvalId);
       if (held === undefined) throw new Error(`no approval ${approvalId}`);
-      const next: HeldTask = {
-        ...held,
-        approval: create(ApprovalSchema, { ...held.approval, state, decidedAt: timestampNow(), decidedBy: by, decisionReason: reason }),
-      };
-      await persist(next);
-      held.approval = next.approval;
+      const before = held.approval;
+      if (before.state !== ApprovalState.PENDING) {
+        throw meshError(Code.FailedPrecondition, `approval ${approvalId} is ${ApprovalState[before.state].toLowerCase()}, not pending: an approval is decided once`, { reason: "approval_not_pending" });
+      }
+      // Decided in memory at once, before the write, so no second decision can pass the check above.
+      held.approval = create(ApprovalSchema, { ...before, state, decidedAt: timestampNow(), decidedBy: by, decisionReason: reason });
+      try {
+        await persist(held);
+      } catch (err) {
+        held.approval = before;
+        throw err;
+      }
       return held;
     },
     overdue(now = Date.now()) {

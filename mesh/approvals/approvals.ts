@@ -28,6 +28,7 @@ import { initialResult, withState } from "../tasks/result-builder.js";
 import { isTerminal } from "../tasks/task-states.js";
 import type { TaskStore } from "../tasks/task-store.js";
 import { formatTraceparent } from "../trace/trace-context.js";
+import { approvedInKey, otelContextKey, spanContextOf } from "../telemetry/telemetry-keys.js";
 import type { ApprovalStore, HeldTask } from "./approval-store.js";
 import { approvalDigest } from "./request-digest.js";
 
@@ -58,10 +59,15 @@ export interface Approvals {
   readonly gate: MeshInterceptor;
   readonly service: MeshServiceImpl<typeof ApprovalService>;
   readonly validators: Map<string, RequestValidator>;
+  /** Carries out decisions that were journaled but not acted on before a stop (run once at start). */
+  recover(): Promise<void>;
   /** Expires overdue approvals (their tasks end REJECTED); runs every `intervalMs` until `stop`. */
   startSweeping(intervalMs?: number): void;
   stop(): Promise<void>;
 }
+
+/** Most tasks one caller may have waiting for approval per intent (beyond: RESOURCE_EXHAUSTED). */
+const maxPendingPerCaller = 20;
 
 /** Roles that may list approvals. */
 const listers: ReadonlySet<string> = new Set(["approver", "auditor"]);
@@ -82,14 +88,38 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
 
   const expire = async () => {
     for (const held of approvals.overdue()) {
-      const done = await approvals.settle(held.approval.approvalId, ApprovalState.EXPIRED, "", "nobody decided before the approval expired");
-      await reject(done, "approval_expired", `no approver decided before ${timestampDate(done.approval.expiresAt!).toISOString()}`);
+      let done: HeldTask;
+      try {
+        done = await approvals.settle(held.approval.approvalId, ApprovalState.EXPIRED, "", "nobody decided before the approval expired");
+      } catch {
+        continue; // decided meanwhile
+      }
       o.onDecision?.(done);
+      await act(done);
     }
   };
 
-  const resume = (held: HeldTask) => {
-    const run = o.run(resumedCall(held)).catch(async (err: unknown) => {
+  /** Carries out a decided approval on its task, if the task still waits for it. */
+  const act = async (held: HeldTask, decidedIn?: MeshCall) => {
+    const rec = tasks.get(held.request.taskId);
+    if (rec === undefined || rec.result.state !== TaskState.AWAITING_APPROVAL) return;
+    switch (held.approval.state) {
+      case ApprovalState.APPROVED:
+        resume(held, decidedIn);
+        return;
+      case ApprovalState.DENIED:
+        await reject(held, "approval_denied", `denied by ${held.approval.decidedBy}: ${held.approval.decisionReason}`);
+        return;
+      case ApprovalState.EXPIRED:
+        await reject(held, "approval_expired", `no approver decided before ${timestampDate(held.approval.expiresAt!).toISOString()}`);
+        return;
+      default:
+        return;
+    }
+  };
+
+  const resume = (held: HeldTask, decidedIn?: MeshCall) => {
+    const run = o.run(resumedCall(held, decidedIn)).catch(async (err: unknown) => {
       const ce = toConnectError(err);
       o.logger.warn("the approved task did not run", { task_id: held.request.taskId, error: ce.rawMessage });
       // Refused before it started (e.g. a quota met since it was held): that is its outcome.
@@ -103,14 +133,16 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
   };
 
   const gate: MeshInterceptor = (next) => async (call) => {
+    if (call.method !== DelegationService.method.delegate) return next(call);
     const decision = call.values.get(decisionKey);
-    if (call.method !== DelegationService.method.delegate || decision === undefined || decision.allow) return next(call);
     const req = call.message as DelegateRequest;
+    const existing = approvals.byTask(req.taskId);
+    // Whatever policy says now, a task id that holds an approval follows that approval.
+    if ((decision === undefined || decision.allow) && existing === undefined) return next(call);
     const caller = call.values.get(callerKey)!;
     const chain = call.values.get(chainKey)!;
     const targets = o.targets(req);
     const digest = approvalDigest(req, targets, chain.budget);
-    const existing = approvals.byTask(req.taskId);
     if (existing !== undefined) {
       if (existing.approval.requestedBy !== caller.subject || existing.approval.requestDigest !== digest) {
         throw meshError(Code.FailedPrecondition, `task id ${req.taskId} holds an approval for a different request: a changed request needs a new approval under a new task id`, {
@@ -118,12 +150,28 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
           metadata: { task_id: req.taskId, approval_id: existing.approval.approvalId },
         });
       }
-      if (existing.approval.state === ApprovalState.APPROVED) {
-        // The approved task already ran or runs: the idempotency step answers.
+      const rec = tasks.get(req.taskId);
+      if (existing.approval.state === ApprovalState.APPROVED && rec !== undefined && rec.result.state !== TaskState.AWAITING_APPROVAL) {
+        if (!rec.settled && isTerminal(rec.result.state)) {
+          // The approved run ended in a failure a retry could fix; an approval is used once.
+          throw meshError(Code.FailedPrecondition, `the approved run of task ${req.taskId} ended (${rec.result.error?.reason ?? "failed"}); an approval is used once: delegate again under a new task id for a new approval`, {
+            reason: "approval_used",
+            metadata: { task_id: req.taskId, approval_id: existing.approval.approvalId },
+          });
+        }
+        // The approved task runs or ran: the idempotency step joins it or answers its result.
         call.values.set(approvalKey, { approvalId: existing.approval.approvalId, approver: existing.approval.decidedBy, digest });
         return next(call);
       }
-      return { result: tasks.get(req.taskId)!.result };
+      return { result: rec!.result };
+    }
+    if (decision === undefined || decision.allow) return next(call);
+    const pending = approvals.list(ApprovalState.PENDING).filter((h) => h.approval.requestedBy === caller.subject && h.approval.intent === req.intent).length;
+    if (pending >= maxPendingPerCaller) {
+      throw meshError(Code.ResourceExhausted, `${caller.subject} already has ${pending} ${req.intent} tasks waiting for approval; wait for decisions before asking for more`, {
+        reason: "too_many_pending_approvals",
+        metadata: { limit: String(maxPendingPerCaller), intent: req.intent },
+      });
     }
     const settled = tasks.get(req.taskId);
     if (settled?.settled === true) return { result: settled.result };
@@ -175,10 +223,11 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
         throw meshError(Code.FailedPrecondition, `task ${held.request.taskId} already ended (${TaskState[task.result.state].toLowerCase()})`, { reason: "task_ended" });
       }
       const approve = req.decision === ApprovalDecision.APPROVE;
+      // settle() changes the state at once (compare-and-set on PENDING), so of two
+      // concurrent decisions only one gets here.
       const done = await approvals.settle(held.approval.approvalId, approve ? ApprovalState.APPROVED : ApprovalState.DENIED, caller.subject, req.reason);
       o.onDecision?.(done);
-      if (approve) resume(done);
-      else await reject(done, "approval_denied", `denied by ${caller.subject}: ${req.reason}`);
+      await act(done, call);
       return { approval: done.approval };
     },
   };
@@ -204,6 +253,10 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
     gate,
     service,
     validators,
+    async recover() {
+      // A decision journaled just before a stop may not have reached its task.
+      for (const held of approvals.list()) await act(held);
+    },
     startSweeping(intervalMs = 30_000) {
       timer = setInterval(() => void expire().catch((err: unknown) => o.logger.warn("approval sweep failed", { error: String(err) })), intervalMs);
       timer.unref();
@@ -217,13 +270,15 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
 }
 
 /** The Delegate call an approved task runs as: the original request, caller, chain and trace. */
-function resumedCall(held: HeldTask): MeshCall {
+function resumedCall(held: HeldTask, decidedIn: MeshCall | undefined): MeshCall {
   const a = held.approval;
   const values = createContextValues();
   values.set(callerKey, held.caller);
   values.set(chainKey, held.chain);
   if (held.trace !== undefined) values.set(traceKey, held.trace);
   values.set(inputsKey, held.request.inputs ?? {});
+  // The task span links to the approver's call (mesh/telemetry/task-span.ts).
+  values.set(approvedInKey, spanContextOf(decidedIn?.values.get(otelContextKey)));
   values.set(approvalKey, { approvalId: a.approvalId, approver: a.decidedBy, digest: a.requestDigest });
   values.set(decisionKey, create(PolicyDecisionSchema, {
     allow: true,

@@ -51,5 +51,6 @@ export function createServiceApprovals(o: ServiceApprovalsOptions): Approvals {
     ...(o.onDecision === undefined ? {} : { onDecision: o.onDecision }),
   });
   approvals.startSweeping();
+  void approvals.recover().catch((err: unknown) => o.logger.error("could not act on journaled approval decisions", { error: String(err) }));
   return approvals;
 }

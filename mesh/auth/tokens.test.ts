@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -10,7 +10,7 @@ import { devKeyAlgorithm, ensureDevKeys, loadSigningKey, loadVerificationKeys } 
 import type { SigningKey } from "./keys.js";
 import type { Role } from "./identity.js";
 import { foreignSigningKey } from "../../test/support/test-keys.js";
-import { TokenError, agentAudience, createAudienceTokenSource, createTokenSource, createTokenVerifier, issueToken, tokenIssuer } from "./tokens.js";
+import { TokenError, agentAudience, createAudienceTokenSource, createTokenSource, createTokenVerifier, issueToken, parseRoleKeys, tokenIssuer } from "./tokens.js";
 
 let dir: string;
 let key: SigningKey;
@@ -349,5 +349,35 @@ describe("createAudienceTokenSource", () => {
     expect(await source("agentmesh:b")).toBe(b);
     vi.setSystemTime(Date.UTC(2030, 0, 1) + 1_000);
     expect(await source("agentmesh:a")).not.toBe(a);
+  });
+});
+
+describe("createTokenVerifier role keys", () => {
+  /** Two trusted key pairs in one JWKS: the gateway's and an agent's. */
+  async function twoKeys() {
+    const gatewayPaths = await ensureDevKeys(join(dir, "gateway-keys"));
+    const agentPaths = await ensureDevKeys(join(dir, "agent-keys"));
+    const jwks = { keys: [gatewayPaths, agentPaths].flatMap((p) => (JSON.parse(readFileSync(p.jwksPath, "utf8")) as { keys: unknown[] }).keys) };
+    const jwksPath = join(dir, "both.jwks.json");
+    writeFileSync(jwksPath, JSON.stringify(jwks));
+    return { gatewayKey: await loadSigningKey(gatewayPaths.signingKeyPath), agentKey: await loadSigningKey(agentPaths.signingKeyPath), keys: await loadVerificationKeys(jwksPath) };
+  }
+
+  it("accepts a gateway token only from a key the role allows, and any trusted key for other roles", async () => {
+    const { gatewayKey, agentKey, keys: both } = await twoKeys();
+    const verify = createTokenVerifier({ keys: both, self, roleKeys: parseRoleKeys(JSON.stringify({ gateway: [gatewayKey.kid] })) });
+    const hop = (k: SigningKey) => issueToken(k, { subject: "gateway", role: "gateway", audience: agentAudience(self) });
+    await expect(verify(`Bearer ${await hop(gatewayKey)}`)).resolves.toMatchObject({ subject: "gateway", role: "gateway" });
+    await expectUnauthenticated(verify(`Bearer ${await hop(agentKey)}`), "token_invalid", "invalid bearer token: a gateway token must be signed by a key allowed for that role");
+    await expect(verify(`Bearer ${await issueToken(agentKey, { subject: "supervisor", role: "supervisor" })}`)).resolves.toMatchObject({ role: "supervisor" });
+    await expect(verify.verifyEvidence(await hop(agentKey))).rejects.toThrow("a gateway token must be signed by a key allowed for that role");
+  });
+
+  it.each([
+    ["[]", "role keys must be a JSON object of role -> key ids"],
+    ['{"boss": ["k"]}', 'role keys: "boss" is not a mesh role'],
+    ['{"gateway": []}', "role keys: gateway needs a non-empty list of key ids"],
+  ])("refuses the setting %s", (text, message) => {
+    expect(() => parseRoleKeys(text)).toThrow(message);
   });
 });

@@ -104,7 +104,16 @@ export interface TokenVerifierOptions {
   readonly clockToleranceSeconds?: number;
   /** Verified tokens remembered until they expire; default 10,000. */
   readonly cacheSize?: number;
+  /**
+   * Roles only certain keys may sign, by key id (`kid`): e.g. gateway tokens
+   * only from the gateway's key, approver tokens only from the human identity
+   * issuer's. A role not named here may be signed by any trusted key.
+   */
+  readonly roleKeys?: RoleKeys;
 }
+
+/** Key ids allowed to sign tokens of a role; see `TokenVerifierOptions.roleKeys`. */
+export type RoleKeys = ReadonlyMap<Role, ReadonlySet<string>>;
 
 /**
  * Creates the verifier of service `self`. Verified tokens are cached until their
@@ -130,7 +139,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       cache.delete(token);
     }
-    const identity = await verify(token, options.keys, options.self, clockTolerance);
+    const identity = await verify(token, options.keys, options.self, clockTolerance, options.roleKeys);
     if (identity.claims !== undefined) {
       return identity;
     }
@@ -140,7 +149,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     cache.set(token, identity);
     return identity;
   };
-  return Object.assign(verifyBearer, { verifyEvidence: (token: string) => verifyEvidence(token, options.keys, clockTolerance) });
+  return Object.assign(verifyBearer, { verifyEvidence: (token: string) => verifyEvidence(token, options.keys, clockTolerance, options.roleKeys) });
 }
 
 /**
@@ -157,13 +166,16 @@ export function bearerToken(authorization: string | null): string {
   return m[1]!;
 }
 
-async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number): Promise<VerifiedIdentity> {
+async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number, roleKeys: RoleKeys | undefined): Promise<VerifiedIdentity> {
   try {
-    const { payload } = await jwtVerify(token, keys, {
+    const { payload, protectedHeader } = await jwtVerify(token, keys, {
       issuer: tokenIssuer, audience: [tokenIssuer, agentAudience(self)], clockTolerance, requiredClaims: ["sub", "exp"],
     });
     if (!isRole(payload.role)) {
       throw meshError(Code.Unauthenticated, "invalid bearer token: the 'role' claim names no mesh role", { reason: "token_invalid" });
+    }
+    if (!keyMaySign(roleKeys, payload.role, protectedHeader.kid)) {
+      throw meshError(Code.Unauthenticated, `invalid bearer token: a ${payload.role} token must be signed by a key allowed for that role`, { reason: "token_invalid" });
     }
     if (payload.role === "gateway" && !boundTo(payload, agentAudience(self))) {
       throw gatewayNotBound(self);
@@ -184,17 +196,40 @@ async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockT
   }
 }
 
-async function verifyEvidence(token: string, keys: JWTVerifyGetKey, clockTolerance: number): Promise<TokenEvidence> {
+async function verifyEvidence(token: string, keys: JWTVerifyGetKey, clockTolerance: number, roleKeys: RoleKeys | undefined): Promise<TokenEvidence> {
   let payload: JWTPayload;
+  let kid: string | undefined;
   try {
-    ({ payload } = await jwtVerify(token, keys, { issuer: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] }));
+    const verified = await jwtVerify(token, keys, { issuer: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] });
+    payload = verified.payload;
+    kid = verified.protectedHeader.kid;
   } catch (err) {
     if (err instanceof joseErrors.JWTExpired) throw new TokenError("the token has expired", true, { cause: err });
     if (err instanceof joseErrors.JOSEError) throw new TokenError(describeJoseError(err), false, { cause: err });
     throw err;
   }
   if (!isRole(payload.role)) throw new TokenError("the 'role' claim names no mesh role", false);
+  if (!keyMaySign(roleKeys, payload.role, kid)) throw new TokenError(`a ${payload.role} token must be signed by a key allowed for that role`, false);
   return { ...verifiedIdentity(payload, payload.role), audiences: Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud] };
+}
+
+/** True when `roleKeys` lets the key `kid` sign tokens of `role`. */
+function keyMaySign(roleKeys: RoleKeys | undefined, role: Role, kid: string | undefined): boolean {
+  const allowed = roleKeys?.get(role);
+  return allowed === undefined || (kid !== undefined && allowed.has(kid));
+}
+
+/** Parses `{"<role>": ["<kid>", ...], ...}` (AGENTMESH_AUTH_ROLE_KEYS); throws naming what is wrong. */
+export function parseRoleKeys(text: string): RoleKeys {
+  const doc = JSON.parse(text) as unknown;
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error("role keys must be a JSON object of role -> key ids");
+  const out = new Map<Role, ReadonlySet<string>>();
+  for (const [role, kids] of Object.entries(doc)) {
+    if (!isRole(role)) throw new Error(`role keys: "${role}" is not a mesh role`);
+    if (!Array.isArray(kids) || kids.length === 0 || !kids.every((k) => typeof k === "string" && k !== "")) throw new Error(`role keys: ${role} needs a non-empty list of key ids`);
+    out.set(role, new Set(kids as string[]));
+  }
+  return out;
 }
 
 /** Claims every mesh token has; the rest are the token's own (`VerifiedIdentity.claims`). */
