@@ -7,6 +7,7 @@
  *   agentmesh result TASK_ID           the result of a task, in any state
  *   agentmesh agents                   the agents and replicas the gateway knows
  *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
+ *   agentmesh trace ID                 a delegation's trace as a tree, from the local span stores (cli/trace-command.ts)
  *   agentmesh token issue --subject NAME --role ROLE
  *
  * Delegations and reads go as `operator` (role supervisor), approvals as USER
@@ -34,6 +35,7 @@ import { callGateway } from "./gateway-call.js";
 import { startMeshProcesses } from "./mesh-processes.js";
 import { repoRoot } from "./process-group.js";
 import { registerPolicyCommands } from "./policy-commands.js";
+import { registerTraceCommand } from "./trace-command.js";
 
 /**
  * How long the demo campaign may take: long enough for a person to read and
@@ -137,6 +139,7 @@ function createProgram(config: CliConfig): Command {
   registerApprovalCommands(program, config, gatewayOption);
 
   registerPolicyCommands(program);
+  registerTraceCommand(program, config);
   return program;
 }
 

@@ -16,9 +16,11 @@ import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import {
   approvalKey, assertNoCycle, callerKey, chainKey, effectiveDeadlineMs, createGrpcClient, errorDetailOf,
-  forwardedCallerHeader, forwardedRoleHeader, formatTraceparent, meshError, taskDeadlineExceeded, toConnectError, traceKey,
+  forwardedCallerHeader, forwardedRoleHeader, injectContext, meshError, otelContextKey, startClientSpan, taskDeadlineExceeded, toConnectError,
 } from "../mesh/index.js";
-import type { GrpcClient, HopTokenIssuer, Logger, MeshCall, TaskExecutor } from "../mesh/index.js";
+import type { GrpcClient, HopTokenIssuer, Logger, MeshCall, TaskExecutor, Telemetry } from "../mesh/index.js";
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import type { Context } from "@opentelemetry/api";
 import type { Replica, RoutingTable } from "./routing-table.js";
 
 /** Options of `createForwarder`. */
@@ -32,6 +34,8 @@ export interface ForwarderOptions {
    */
   readonly hopToken: HopTokenIssuer;
   readonly logger: Logger;
+  /** The gateway's telemetry: each attempt is a CLIENT span under the task's span. */
+  readonly telemetry: Telemetry;
   /** Most attempts per call, including the first; default 3. */
   readonly maxAttempts?: number;
   /** Base of the back-off between attempts; default 100 ms. */
@@ -78,17 +82,22 @@ export function createForwarder(o: ForwarderOptions): Forwarder {
       };
       signal.addEventListener("abort", cancelDownstream, { once: true });
       remember(req.taskId, replica.address);
+      const hop = startClientSpan(o.telemetry, workContext(call), DelegationService.method.delegate, replica.address, {
+        "agentmesh.task_id": req.taskId, "agentmesh.intent": req.intent, "agentmesh.agent": replica.agent, "agentmesh.attempt": attempt,
+      });
       try {
         const res = await client(replica.address).unary(DelegationService.method.delegate, req, {
-          metadata: await forwardMetadata(call, () => o.hopToken(replica.agent, {
+          metadata: await forwardMetadata(call, hop.context, () => o.hopToken(replica.agent, {
             chain: call.values.get(chainKey)!, taskId: req.taskId, intent: req.intent, ...approvalOf(call),
           }, deadline)),
           signal,
           ...(deadline === undefined ? {} : { deadline }),
         });
+        hop.end();
         o.table.markSuccess(replica);
         return res.result as Result;
       } catch (err) {
+        hop.end(err);
         // When the task itself was canceled or ran out of time, that is the outcome,
         // not the transport error the aborted call ended with.
         if (signal.aborted) throw toConnectError(signal.reason);
@@ -167,23 +176,27 @@ function approvalOf(call: MeshCall) {
   return approval === undefined ? {} : { approval };
 }
 
-/** The forwarded caller and the trace, under `token`; the chain travels in the token alone. */
-async function forwardMetadata(call: MeshCall, token: () => Promise<string>): Promise<Record<string, string>> {
+/** The OpenTelemetry context the forwarded work runs in: the task's span (mesh/telemetry/task-span.ts). */
+function workContext(call: MeshCall): Context {
+  return call.values.get(otelContextKey) ?? ROOT_CONTEXT;
+}
+
+/** The forwarded caller and the trace context of `trace` (the hop's span), under `token`; the chain travels in the token alone. */
+async function forwardMetadata(call: MeshCall, trace: Context, token: () => Promise<string>): Promise<Record<string, string>> {
   const caller = call.values.get(callerKey)!;
   const md: Record<string, string> = {
     authorization: `Bearer ${await token()}`,
     [forwardedCallerHeader]: caller.subject,
     [forwardedRoleHeader]: caller.role,
   };
-  const trace = call.values.get(traceKey);
-  if (trace !== undefined) md["traceparent"] = formatTraceparent(trace);
+  injectContext(trace, md);
   return md;
 }
 
 async function forwardCancel(client: GrpcClient, agent: string, taskId: string, call: MeshCall, o: ForwarderOptions): Promise<void> {
   try {
     await client.unary(DelegationService.method.cancel, { taskId, reason: "canceled through the gateway" }, {
-      metadata: await forwardMetadata(call, () => o.token(agent)),
+      metadata: await forwardMetadata(call, workContext(call), () => o.token(agent)),
       deadline: Date.now() + 2_000,
     });
   } catch (err) {

@@ -16,8 +16,9 @@ import type { AgentCard } from "../gen/agentmesh/v1/registry_pb.js";
 import {
   agentAudience, bindService, createAudienceTokenSource, createDelegationServiceImpl, createDelegationValidators,
   createFileTaskJournal, createGovernanceChain, createHopTokenIssuer, createLogger, createSchemaValidator, createTaskStore, createTokenVerifier,
-  createServiceApprovals, describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, startPolicy, waitIdle,
+  createServiceApprovals, describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, startPolicy, startTelemetry, traceTasks, waitIdle,
 } from "../mesh/index.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Logger, MeshInterceptor, SchemaValidator } from "../mesh/index.js";
 import type { GatewayConfig } from "./config.js";
 import { createForwarder } from "./forwarder.js";
@@ -27,6 +28,9 @@ import type { RoutingTable } from "./routing-table.js";
 
 /** The gateway's name on tokens, logs and results. */
 export const gatewayName = "gateway";
+
+/** The gateway's `service.version`. */
+const gatewayVersion = "0.1.0";
 
 /**
  * Lifetime of the token the gateway sends with a forwarded call that starts no
@@ -51,10 +55,10 @@ export interface RunningGateway {
  * policy/build) does, with an audit log of its decisions and of the human
  * decisions on the gateway's approvals, served by AuditService.
  */
-export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor } = {}): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor; spanExporter?: SpanExporter } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
   if (config.devKeys) await ensureDevKeys(join(config.home, "keys"));
-  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName });
+  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName, ...(config.roleKeys === undefined ? {} : { roleKeys: config.roleKeys }) });
   const signingKey = await loadSigningKey(config.signingKeyPath);
   const hopTokens = createAudienceTokenSource(signingKey, { subject: gatewayName, role: "gateway", ttlSeconds: hopTokenTtlSeconds });
   const schemas = createSchemaValidator();
@@ -77,8 +81,12 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     ...createRegistryValidators(schemas),
     ...(policy?.validators ?? []),
   ]);
-  const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts });
-  const delegationImpl = createDelegationServiceImpl({ store, execute: forwarder.execute });
+  const telemetry = await startTelemetry({
+    service: gatewayName, version: gatewayVersion, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry,
+    ...(options.spanExporter === undefined ? {} : { exporter: options.spanExporter }),
+  });
+  const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts, telemetry });
+  const delegationImpl = createDelegationServiceImpl({ store, execute: traceTasks(forwarder.execute, telemetry) });
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
   const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
   const approvals = createServiceApprovals({
@@ -87,7 +95,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     ...(policyStep === undefined ? {} : { policy: policyStep }),
   });
   const chain = createGovernanceChain({
-    logger, verifier, validators: new Map([...validators, ...approvals.validators]), tasks: store, agent: gatewayName, checkSelfCycle: false,
+    logger, verifier, validators: new Map([...validators, ...approvals.validators]), tasks: store, agent: gatewayName, checkSelfCycle: false, telemetry,
     chainLimits: { maxDepth: config.maxDepth },
     approvals: approvals.gate,
     ...(policyStep === undefined ? {} : { policy: policyStep }),
@@ -117,6 +125,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
         await policy?.close();
         forwarder.close();
         await journal.close();
+        await telemetry.shutdown();
       })();
       return stopping;
     },

@@ -11,6 +11,7 @@
  * | AGENTMESH_GATEWAY | 127.0.0.1:7070 | gRPC address of the gateway |
  * | AGENTMESH_HOME | ./.agentmesh | local state: development keys, task journals, outbox |
  * | AGENTMESH_AUTH_JWKS | $AGENTMESH_HOME/keys/jwks.json | public keys that verify tokens |
+ * | AGENTMESH_AUTH_ROLE_KEYS | unset | JSON `{"gateway": ["<kid>"], "approver": ["<kid>"]}`: only these key ids may sign tokens of these roles (in production: the gateway's own key for `gateway`, the human identity issuer's for `approver`); unset: any trusted key signs any role, as with the one development key |
  * | AGENTMESH_AUTH_SIGNING_KEY | $AGENTMESH_HOME/keys/signing-key.jwk.json | private key this service signs its own token with |
  * | AGENTMESH_DATA_DIR | $AGENTMESH_HOME/data | where task journals live |
  * | AGENTMESH_INSTANCE_ID | hostname-pid | replica id in the registry |
@@ -19,12 +20,17 @@
  * | AGENTMESH_MAX_INLINE_BYTES | 262144 | largest inline inputs (INVALID_ARGUMENT above: use an artifact) |
  * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
  * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
+ * | OTEL_* | see mesh/telemetry/telemetry-config.ts | OpenTelemetry: exporter (OTLP/gRPC to a collector, or the embedded span store `<dataDir>/<service>.spans.jsonl`), sampler, resource |
  * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogLevel } from "./logger.js";
+import { parseRoleKeys } from "./auth/tokens.js";
+import type { RoleKeys } from "./auth/tokens.js";
+import { readTelemetryConfig } from "./telemetry/telemetry-config.js";
+import type { TelemetryConfig } from "./telemetry/telemetry-config.js";
 
 /** Fully populated mesh settings. */
 export interface MeshConfig {
@@ -35,6 +41,8 @@ export interface MeshConfig {
   readonly home: string;
   readonly jwksPath: string;
   readonly signingKeyPath: string;
+  /** Roles only certain key ids may sign (AGENTMESH_AUTH_ROLE_KEYS); undefined: any trusted key signs any role. */
+  readonly roleKeys: RoleKeys | undefined;
   /** True when both key paths are the development defaults (made on first use). */
   readonly devKeys: boolean;
   readonly dataDir: string;
@@ -46,6 +54,8 @@ export interface MeshConfig {
   readonly logLevel: LogLevel;
   /** The policy bundle directory (AGENTMESH_POLICY_DIR; default `defaultPolicyDir`). */
   readonly policyDir: string;
+  /** OpenTelemetry settings from the standard OTEL_* variables (mesh/telemetry/telemetry-config.ts). */
+  readonly telemetry: TelemetryConfig;
 }
 
 /** Defaults a service passes for its own ports. */
@@ -79,6 +89,7 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     home,
     jwksPath: env.AGENTMESH_AUTH_JWKS ?? join(keysDir, "jwks.json"),
     signingKeyPath: env.AGENTMESH_AUTH_SIGNING_KEY ?? join(keysDir, "signing-key.jwk.json"),
+    roleKeys: readRoleKeys(env.AGENTMESH_AUTH_ROLE_KEYS),
     devKeys: env.AGENTMESH_AUTH_JWKS === undefined && env.AGENTMESH_AUTH_SIGNING_KEY === undefined,
     dataDir: resolve(env.AGENTMESH_DATA_DIR ?? join(home, "data")),
     instanceId: env.AGENTMESH_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
@@ -88,7 +99,17 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     shutdownGraceMs: intVar(env, "AGENTMESH_SHUTDOWN_GRACE_MS", 10_000),
     logLevel: logLevel as LogLevel,
     policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? defaultPolicyDir : resolve(env.AGENTMESH_POLICY_DIR),
+    telemetry: readTelemetryConfig(env),
   };
+}
+
+function readRoleKeys(value: string | undefined): RoleKeys | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  try {
+    return parseRoleKeys(value);
+  } catch (err) {
+    throw new Error(`AGENTMESH_AUTH_ROLE_KEYS: ${(err as Error).message}`);
+  }
 }
 
 function intVar(env: Env, name: string, fallback: number): number {

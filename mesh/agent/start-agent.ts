@@ -28,6 +28,9 @@ import { ApprovalService } from "../../gen/agentmesh/v1/approval_pb.js";
 import { createSchemaValidator } from "../validation/json-schema.js";
 import type { IntentDefinition, ToolDefinition } from "./intent.js";
 import { createIntentExecutor } from "./intent-executor.js";
+import { startTelemetry } from "../telemetry/start-telemetry.js";
+import { traceTasks } from "../telemetry/task-span.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { startRegistration } from "./registration.js";
 
 /** Options of `startAgent`. */
@@ -51,6 +54,11 @@ export interface AgentOptions {
    */
   readonly policy?: MeshInterceptor;
   readonly logger?: Logger;
+  /**
+   * Where the agent's spans go instead of the exporters `config.telemetry` names
+   * (tests inject an in-memory exporter); each span as it ends.
+   */
+  readonly spanExporter?: SpanExporter;
 }
 
 /** A running agent. */
@@ -70,7 +78,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   if (config.devKeys) {
     await ensureDevKeys(join(config.home, "keys"));
   }
-  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name });
+  const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name, ...(config.roleKeys === undefined ? {} : { roleKeys: config.roleKeys }) });
   const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
   const policy = o.policy === undefined
     ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${o.name}.audit.jsonl`), service: { name: o.name, kind: "agent" }, logger })
@@ -92,7 +100,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     maxInlineBytes: config.maxInlineBytes,
     isSettled: (id) => store.get(id)?.settled === true,
   });
-  const execute = createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger });
+  const telemetry = await startTelemetry({
+    service: o.name, version: o.version, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry,
+    ...(o.spanExporter === undefined ? {} : { exporter: o.spanExporter }),
+  });
+  const execute = traceTasks(createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger, telemetry }), telemetry);
   const delegationImpl = createDelegationServiceImpl({ store, execute });
   const approvals = createServiceApprovals({
     name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger,
@@ -100,7 +112,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     ...(policyStep === undefined ? {} : { policy: policyStep }),
   });
   const chain = createGovernanceChain({
-    logger, verifier, validators: new Map([...validators, ...approvals.validators, ...(policy?.validators ?? [])]), tasks: store, agent: o.name, checkSelfCycle: true,
+    logger, verifier, validators: new Map([...validators, ...approvals.validators, ...(policy?.validators ?? [])]), tasks: store, agent: o.name, checkSelfCycle: true, telemetry,
     chainLimits: { maxDepth: config.maxDepth },
     approvals: approvals.gate,
     ...(policyStep === undefined ? {} : { policy: policyStep }),
@@ -146,6 +158,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         await policy?.close();
         gateway.close();
         await journal.close();
+        await telemetry.shutdown();
       })();
       return stopping;
     },

@@ -15,11 +15,15 @@ import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { ConstraintsSchema, SubTaskSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result, SubTask } from "../../gen/agentmesh/v1/task_pb.js";
 import { Code } from "@connectrpc/connect";
+import { ROOT_CONTEXT } from "@opentelemetry/api";
 import type { MeshCall } from "../call.js";
-import { callerKey, chainKey, hopTokenKey, traceKey } from "../context-keys.js";
+import { callerKey, chainKey, hopTokenKey } from "../context-keys.js";
 import { minLimit } from "../chain/delegation-chain.js";
 import { positive } from "../chain/chain-limits.js";
 import { hopMetadata } from "../client/hop-metadata.js";
+import { startClientSpan } from "../telemetry/client-span.js";
+import type { Telemetry } from "../telemetry/start-telemetry.js";
+import { otelContextKey } from "../telemetry/telemetry-keys.js";
 import type { GrpcClient } from "../client/grpc-client.js";
 import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
 import { taskErrorOf, toConnectError } from "../errors.js";
@@ -35,6 +39,8 @@ export interface TaskContextDeps {
   readonly gateway: GrpcClient;
   readonly token: () => Promise<string>;
   readonly logger: Logger;
+  /** The agent's telemetry: each sub-delegation is a CLIENT span under the task's span. */
+  readonly telemetry: Telemetry;
 }
 
 /** A task context plus the record of the sub-tasks it made. */
@@ -50,7 +56,8 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
   // The claims of a hop token hold for its own task only (hop-token.ts), so only
   // this task's token proves the chain of its sub-tasks.
   const proof = call.values.get(hopTokenKey)?.token;
-  const trace = call.values.get(traceKey);
+  // The task's span (mesh/telemetry/task-span.ts): hops are its children.
+  const trace = call.values.get(otelContextKey) ?? ROOT_CONTEXT;
   const deadline = effectiveDeadlineMs(call.deadline, req);
   const subtasks: SubTask[] = [];
   const results: Result[] = [];
@@ -83,7 +90,8 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         dataClass: sub.constraints?.dataClass ?? req.constraints?.dataClass,
       });
       const token = await deps.token();
-      const metadata = hopMetadata(token, { proof, budget }, trace);
+      const hop = startClientSpan(deps.telemetry, trace, DelegationService.method.delegate, deps.gateway.address, { "agentmesh.task_id": taskId, "agentmesh.intent": sub.intent });
+      const metadata = hopMetadata(token, { proof, budget }, hop.context);
       // The sub-task belongs to its id, not to this call (README, "A task belongs to
       // its task id"): when the parent is canceled, only an explicit Cancel stops it.
       const cancelChild = () => {
@@ -96,7 +104,13 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
           DelegationService.method.delegate,
           { taskId, correlationId: ctx.correlationId, intent: sub.intent, inputs: sub.inputs as never, constraints, successCriteria: sub.successCriteria },
           { metadata, signal, ...(deadline === undefined ? {} : { deadline }) },
-        );
+        ).then((r) => {
+          hop.end();
+          return r;
+        }, (err: unknown) => {
+          hop.end(err);
+          throw err;
+        });
         // Held for a human approval (or queued): the parent waits for the outcome.
         const result = isTerminal(res.result!.state)
           ? res.result!

@@ -5,7 +5,7 @@
  *
  *   0 error boundary      only ConnectError leaves
  *   1 authenticate        verified token -> caller identity
- *   2 trace               continue or start the W3C trace
+ *   2 trace               continue or start the W3C trace: the call's SERVER span
  *   3 validate            proto rules + intent JSON Schema
  *   4 chain               depth, budget, caller, cycle
  *   5 policy              the policy slot: the OPA bundle on every service; a no-policy step where none is given (tests)
@@ -17,6 +17,7 @@ import type { TokenVerifier } from "../auth/tokens.js";
 import type { ChainLimits } from "../chain/chain-limits.js";
 import type { Logger } from "../logger.js";
 import type { TaskStore } from "../tasks/task-store.js";
+import type { Telemetry } from "../telemetry/start-telemetry.js";
 import { createAuthInterceptor } from "./authenticate.js";
 import { createChainInterceptor } from "./chain.js";
 import { createErrorBoundaryInterceptor } from "./error-boundary.js";
@@ -42,6 +43,8 @@ export interface GovernanceOptions {
   /** The approval gate; one that refuses every call needing approval when unset. */
   readonly approvals?: MeshInterceptor;
   readonly tasks: TaskStore;
+  /** The service's telemetry (mesh/telemetry/start-telemetry.ts), for the trace step. */
+  readonly telemetry: Telemetry;
 }
 
 /** Returns the interceptors of the governance chain in order, outermost first. */
@@ -49,7 +52,7 @@ export function createGovernanceChain(o: GovernanceOptions): MeshInterceptor[] {
   return [
     createErrorBoundaryInterceptor(o.logger),
     createAuthInterceptor(o.verifier),
-    createTraceInterceptor(),
+    createTraceInterceptor(o.telemetry),
     createValidationInterceptor(o.validators),
     createChainInterceptor(o.checkSelfCycle ? { limits: o.chainLimits, agentName: o.agent } : { limits: o.chainLimits }),
     o.policy ?? createNoPolicyInterceptor(),

@@ -16,6 +16,8 @@ export interface JsonlLog<T> {
   readAll(): T[];
   /** Appends one value as a line; resolves once it is on disk. */
   append(value: T): Promise<void>;
+  /** Appends values as lines in one write (one `fdatasync` for the lot); resolves once they are on disk. */
+  appendAll(values: readonly T[]): Promise<void>;
   /** Waits for pending appends and closes the file. */
   close(): Promise<void>;
 }
@@ -26,6 +28,25 @@ export function openJsonlLog<T>(path: string): JsonlLog<T> {
   if (!existsSync(path)) closeSync(openSync(path, "a"));
   let handle: Promise<FileHandle> | undefined;
   let queue: Promise<void> = Promise.resolve();
+  const appendAll = (values: readonly T[]): Promise<void> => {
+    const text = values.map((v) => JSON.stringify(v) + "\n").join("");
+    // Each write waits for the one before, whether that one succeeded or not.
+    const write = queue.catch(() => undefined).then(async () => {
+      handle ??= open(path, "a");
+      try {
+        const fh = await handle;
+        await appendFile(fh, text);
+        await fh.datasync();
+      } catch (err) {
+        const broken = handle;
+        handle = undefined;
+        await broken?.then((fh) => fh.close()).catch(() => undefined);
+        throw err;
+      }
+    });
+    queue = write;
+    return write;
+  };
   return {
     readAll() {
       const out: T[] = [];
@@ -39,25 +60,8 @@ export function openJsonlLog<T>(path: string): JsonlLog<T> {
       }
       return out;
     },
-    append(value) {
-      const text = JSON.stringify(value) + "\n";
-      // Each write waits for the one before, whether that one succeeded or not.
-      const write = queue.catch(() => undefined).then(async () => {
-        handle ??= open(path, "a");
-        try {
-          const fh = await handle;
-          await appendFile(fh, text);
-          await fh.datasync();
-        } catch (err) {
-          const broken = handle;
-          handle = undefined;
-          await broken?.then((fh) => fh.close()).catch(() => undefined);
-          throw err;
-        }
-      });
-      queue = write;
-      return write;
-    },
+    append: (value) => appendAll([value]),
+    appendAll,
     async close() {
       await queue.catch(() => undefined);
       if (handle !== undefined) await (await handle).close();

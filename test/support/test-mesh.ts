@@ -11,6 +11,7 @@ import type { RunningGateway } from "../../gateway/index.js";
 import { createLogger, ensureDevKeys, issueToken, loadSigningKey, readMeshConfig, startAgent } from "../../mesh/index.js";
 import type { IntentDefinition, MeshInterceptor, Role, RunningAgent } from "../../mesh/index.js";
 import { createExecutionLog, testIntents } from "./test-intents.js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 
 /** Which agent may register which intents (the AGENTMESH_AGENT_OFFERS document's `agents`). */
 export type AgentOffers = Record<string, readonly string[]>;
@@ -70,14 +71,17 @@ const quiet = () => createLogger("test", "error");
  * gateway runs the committed policy bundle (policy/build), as every service does
  * by default, unless `extraEnv` sets AGENTMESH_POLICY_DIR; `gatewayPolicy`
  * replaces its policy step (for tests of what comes before or after policy).
+ * `spanExporter` receives every service's spans as they end, instead of each
+ * service's embedded span store.
  */
-export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers(), gatewayPolicy?: MeshInterceptor): Promise<TestMesh> {
+export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers(), gatewayPolicy?: MeshInterceptor, spanExporter?: SpanExporter): Promise<TestMesh> {
   const home = mkdtempSync(join(tmpdir(), "agentmesh-test-"));
   await ensureDevKeys(join(home, "keys"));
   const env: Record<string, string> = { AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000" };
   if (offers !== null) env.AGENTMESH_AGENT_OFFERS = writeOffersFile(home, offers);
   Object.assign(env, extraEnv);
-  const gateway = await startGateway(readGatewayConfig(env), { logger: quiet(), ...(gatewayPolicy === undefined ? {} : { policy: gatewayPolicy }) });
+  const spans = spanExporter === undefined ? {} : { spanExporter };
+  const gateway = await startGateway(readGatewayConfig(env), { logger: quiet(), ...spans, ...(gatewayPolicy === undefined ? {} : { policy: gatewayPolicy }) });
   const grpcAddress = `127.0.0.1:${gateway.grpcPort}`;
   const agents: RunningAgent[] = [];
   const key = await loadSigningKey(join(home, "keys", "signing-key.jwk.json"));
@@ -91,7 +95,7 @@ export async function startTestMesh(extraEnv: Record<string, string> = {}, offer
     token: (subject = "alice", role = "supervisor", ttlSeconds = 600, audience?: string) => issueToken(key, { subject, role, ttlSeconds, audience }),
     async startAgent(name, intents, agentEnv = {}, policy) {
       const config = readMeshConfig({ ...env, AGENTMESH_GATEWAY: grpcAddress, AGENTMESH_INSTANCE_ID: `${name}-${agents.length}`, AGENTMESH_DATA_DIR: join(home, "data", `${name}-${agents.length}`), ...agentEnv }, { grpcAddress: "127.0.0.1:0", connectAddress: "127.0.0.1:0" });
-      const agent = await startAgent({ name, description: `test agent ${name}`, version: "0", role: "worker", intents, tools: [], scopes: [], config, logger: quiet(), ...(policy === undefined ? {} : { policy }) });
+      const agent = await startAgent({ name, description: `test agent ${name}`, version: "0", role: "worker", intents, tools: [], scopes: [], config, logger: quiet(), ...spans, ...(policy === undefined ? {} : { policy }) });
       agents.push(agent);
       let timer: NodeJS.Timeout | undefined;
       const refused = new Promise<never>((_, reject) => {
