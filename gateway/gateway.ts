@@ -54,6 +54,8 @@ export interface RunningGateway {
  * the bundle in `config.policyDir` (AGENTMESH_POLICY_DIR, default the repo's
  * policy/build) does, with an audit log of its decisions and of the human
  * decisions on the gateway's approvals, served by AuditService.
+ * `options.spanExporter` receives the gateway's spans instead of the exporters
+ * `config.telemetry` names (tests).
  */
 export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor; spanExporter?: SpanExporter } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
@@ -96,7 +98,8 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   });
   const chain = createGovernanceChain({
     logger, verifier, validators: new Map([...validators, ...approvals.validators]), tasks: store, agent: gatewayName, checkSelfCycle: false, telemetry,
-    chainLimits: { maxDepth: config.maxDepth },
+    // Agents the offers name start no chains of their own: they prove the task they delegate from.
+    chainLimits: { maxDepth: config.maxDepth, isAgent: (subject) => offers.has(subject) },
     approvals: approvals.gate,
     ...(policyStep === undefined ? {} : { policy: policyStep }),
   });

@@ -123,12 +123,21 @@ describe("a worker delegating to the gateway", () => {
     ["an unsigned chain header", () => Promise.resolve({ [chainHeader]: Buffer.from(JSON.stringify({ v: 1, hops: [] })).toString("base64url") }),
       "the agentmesh-chain header is not a delegation chain signed by the mesh: malformed token", "chain_invalid"],
     ["no proof, to start over at depth 0", () => Promise.resolve({}),
-      "alpha is a worker: a worker delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task", "chain_missing"],
+      "alpha is an agent of the mesh: an agent delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task", "chain_missing"],
     ["a proof the gateway issued to another agent", async () => ({ [chainHeader]: await proofFor("beta") }),
       "the delegation chain in the agentmesh-chain header was issued to agentmesh:beta, not to the caller (agentmesh:alpha)", "chain_invalid"],
   ])("is refused UNAUTHENTICATED for %s", async (_name, headers, message, reason) => {
     const err = await rejection(delegate(client, id("forged"), "chain.c", [], { ...bearer(alpha), ...(await headers()) }));
     expect(refusal(err)).toEqual([Code.Unauthenticated, message, reason]);
+  });
+
+  it("refuses an agent in the supervisor role that leaves its proof out (it may not start over at depth 0)", async () => {
+    const asSupervisor = await mesh.token("alpha", "supervisor");
+    const err = await rejection(delegate(client, id("reset"), "chain.c", [], bearer(asSupervisor)));
+    expect(refusal(err)).toEqual([Code.Unauthenticated, "alpha is an agent of the mesh: an agent delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task", "chain_missing"]);
+    // A person in the supervisor role still starts chains.
+    const res = await delegate(client, id("person"), "chain.c", [], bearer(await mesh.token("alice", "supervisor")));
+    expect(res.result?.depth).toBe(0);
   });
 
   it.each<[string, string | undefined, string]>([
@@ -163,7 +172,7 @@ describe("an agent called directly", () => {
 
   it.each<[string, (taskId: string) => Promise<Record<string, string>>, string, string]>([
     ["a worker that skips the gateway to start over", () => Promise.resolve(bearer(alpha)),
-      "alpha is a worker: a worker delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task", "chain_missing"],
+      "alpha is an agent of the mesh: an agent delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task", "chain_missing"],
     ["a gateway token with no chain", async () => ({ ...bearer(await mesh.token("gateway", "gateway", 300, agentAudience("gamma"))), ...asAlice }),
       "the gateway's token carries no delegation chain: a forwarded Delegate needs the token the gateway mints for its task", "chain_missing"],
     ["a hop token replayed for another task", async () => ({ ...bearer(await hopToken("gamma", hop("someone-else"), undefined)), ...asAlice }),

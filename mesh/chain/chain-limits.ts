@@ -13,6 +13,13 @@ import type { Budget, DelegationChain } from "./delegation-chain.js";
 export interface ChainLimits {
   /** Most hops a chain may have when it arrives (0 = only direct calls). */
   readonly maxDepth: number;
+  /**
+   * True for subjects that are agents of the mesh: they delegate only within a
+   * task they were given, so they must prove their chain whatever their role (a
+   * supervisor agent cannot reset its depth by leaving its proof out). Unset:
+   * only the worker role must.
+   */
+  readonly isAgent?: (subject: string) => boolean;
 }
 
 /** Default limits: four delegations deep. */

@@ -90,10 +90,15 @@ describe("startedChain", () => {
     expect(startedChain(who(role), { moneyMicros: 10n, tokens: undefined })).toEqual({ hops: [], budget: { moneyMicros: 10n, tokens: undefined } });
   });
 
+  it("throws UNAUTHENTICATED chain_missing for an agent the service knows, whatever its role", () => {
+    expect(refusal(thrown(() => startedChain(who("supervisor"), unlimited, (s) => s === "copywriter")))[2]).toBe("chain_missing");
+    expect(startedChain({ ...who("supervisor"), subject: "alice" }, unlimited, (s) => s === "copywriter").hops).toEqual([]);
+  });
+
   it("throws UNAUTHENTICATED chain_missing for a worker, which acts only within a task it was given", () => {
     expect(refusal(thrown(() => startedChain(who("worker"), unlimited)))).toEqual([
       Code.Unauthenticated,
-      "copywriter is a worker: a worker delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task",
+      "copywriter is an agent of the mesh: an agent delegates only within a task it was given, so the agentmesh-chain header must carry the gateway's token for that task",
       "chain_missing",
     ]);
   });

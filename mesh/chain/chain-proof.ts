@@ -75,11 +75,11 @@ export function subDelegationChain(proof: HopClaims, caller: string, callerBudge
 /**
  * The chain of a call that sent no proof: a new chain, with the budget the caller
  * gave it. Throws UNAUTHENTICATED (reason `chain_missing`) for a caller in role
- * worker, which may delegate only within a task it was given.
+ * worker, or one `isAgent` names: an agent delegates only within a task it was given.
  */
-export function startedChain(caller: Identity, callerBudget: Budget): DelegationChain {
-  if (caller.role === "worker") {
-    throw meshError(Code.Unauthenticated, `${caller.subject} is a worker: a worker delegates only within a task it was given, so the ${chainHeader} header must carry the gateway's token for that task`, {
+export function startedChain(caller: Identity, callerBudget: Budget, isAgent?: (subject: string) => boolean): DelegationChain {
+  if (caller.role === "worker" || isAgent?.(caller.subject) === true) {
+    throw meshError(Code.Unauthenticated, `${caller.subject} is an agent of the mesh: an agent delegates only within a task it was given, so the ${chainHeader} header must carry the gateway's token for that task`, {
       reason: "chain_missing",
     });
   }

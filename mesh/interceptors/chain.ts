@@ -46,7 +46,7 @@ export function createChainInterceptor(options: ChainInterceptorOptions): MeshIn
       return next(call);
     }
     const req = call.message as DelegateRequest;
-    const { chain, approval } = provenChain(call, req);
+    const { chain, approval } = provenChain(call, req, options.limits.isAgent);
     const admitted = admitChain(chain, req.constraints, options.limits);
     if (options.agentName !== undefined) {
       assertNoCycle(admitted, options.agentName, req.intent);
@@ -59,7 +59,7 @@ export function createChainInterceptor(options: ChainInterceptorOptions): MeshIn
   };
 }
 
-function provenChain(call: MeshCall, req: DelegateRequest): { chain: DelegationChain; approval?: GrantedApproval | undefined } {
+function provenChain(call: MeshCall, req: DelegateRequest, isAgent: ((subject: string) => boolean) | undefined): { chain: DelegationChain; approval?: GrantedApproval | undefined } {
   const hop = call.values.get(hopTokenKey);
   if (hop !== undefined) {
     return forwardedTask(hop.claims, req.taskId);
@@ -67,5 +67,5 @@ function provenChain(call: MeshCall, req: DelegateRequest): { chain: DelegationC
   const caller = call.values.get(callerKey)!;
   const budget = parseBudget(call.header.get(budgetHeader));
   const proof = call.values.get(chainProofKey);
-  return { chain: proof === undefined ? startedChain(caller, budget) : subDelegationChain(proof, caller.subject, budget) };
+  return { chain: proof === undefined ? startedChain(caller, budget, isAgent) : subDelegationChain(proof, caller.subject, budget) };
 }
