@@ -84,7 +84,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     ...(policy?.validators ?? []),
   ]);
   const telemetry = await startTelemetry({
-    service: gatewayName, version: gatewayVersion, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry,
+    service: gatewayName, version: gatewayVersion, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
     ...(options.spanExporter === undefined ? {} : { exporter: options.spanExporter }),
   });
   const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts, telemetry });
@@ -102,6 +102,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     chainLimits: { maxDepth: config.maxDepth, isAgent: (subject) => offers.has(subject) },
     approvals: approvals.gate,
     ...(policyStep === undefined ? {} : { policy: policyStep }),
+    ...(policy === undefined ? {} : { auditRefusals: policy.refusals }),
   });
   const server = await serve({
     services: [

@@ -229,13 +229,18 @@ describe("the committed policy bundle over a real mesh", () => {
       send: async (taskId) => f.delegate(echo(taskId), workerA, { [chainHeader]: withoutHops((await proofOfWorkerTask())[chainHeader]!) }),
       code: Code.Unauthenticated, reason: "chain_invalid", message: notSigned, policyReasons: [],
     }],
-  ])("refuses %s", async (_name, row) => {
+  ])("refuses %s", async (name, row) => {
     const taskId = id("refused");
     const err = await rejection(row.send(taskId));
     const detail = errorDetailOf(err);
     expect([err.code, err.rawMessage, detail?.reason, detail?.policyReasons.map((r) => [r.code, r.message])]).toEqual([row.code, row.message, row.reason, row.policyReasons]);
     if (row.metadata !== undefined) expect(detail?.metadata).toEqual(row.metadata);
     expect(f.runs(taskId)).toBe(0);
+    // Every refusal is audited where it happened, also those before the policy step (chain, budget, forged proof).
+    if (!name.includes("(at the agent)")) {
+      const { records } = await f.client.unary(AuditService.method.queryDecisions, { taskId }, { metadata: { authorization: `Bearer ${await f.mesh.token("audrey", "auditor")}` } });
+      expect(records.map((r) => [r.service, r.decision?.allow, r.decision?.reasons[0]?.code])).toContainEqual(["gateway", false, row.reason]);
+    }
   });
 });
 

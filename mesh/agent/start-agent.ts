@@ -101,7 +101,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     isSettled: (id) => store.get(id)?.settled === true,
   });
   const telemetry = await startTelemetry({
-    service: o.name, version: o.version, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry,
+    service: o.name, version: o.version, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
     ...(o.spanExporter === undefined ? {} : { exporter: o.spanExporter }),
   });
   const execute = traceTasks(createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger, telemetry }), telemetry);
@@ -116,6 +116,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     chainLimits: { maxDepth: config.maxDepth },
     approvals: approvals.gate,
     ...(policyStep === undefined ? {} : { policy: policyStep }),
+    ...(policy === undefined ? {} : { auditRefusals: policy.refusals }),
   });
   const delegation = bindService(DelegationService, delegationImpl, chain);
   const server = await serve({

@@ -58,6 +58,8 @@ export function createAuthInterceptor(verify: TokenVerifier): MeshInterceptor {
         return next(call);
       }
     } else {
+      // The caller is known from here on, also when its chain proof fails below.
+      call.values.set(callerKey, identity);
       const proof = call.header.get(chainHeader);
       if (proof !== null && proof !== "") {
         call.values.set(chainProofKey, await verifyChainProof(verify, proof, identity.subject));

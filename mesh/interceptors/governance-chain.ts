@@ -40,6 +40,8 @@ export interface GovernanceOptions {
   readonly checkSelfCycle: boolean;
   /** The policy step; the no-policy step when unset. */
   readonly policy?: MeshInterceptor;
+  /** Audits Delegate refusals the policy step did not decide (mesh/audit/refusal-audit.ts); placed around authentication; none when unset. */
+  readonly auditRefusals?: MeshInterceptor;
   /** The approval gate; one that refuses every call needing approval when unset. */
   readonly approvals?: MeshInterceptor;
   readonly tasks: TaskStore;
@@ -51,6 +53,7 @@ export interface GovernanceOptions {
 export function createGovernanceChain(o: GovernanceOptions): MeshInterceptor[] {
   return [
     createErrorBoundaryInterceptor(o.logger),
+    ...(o.auditRefusals === undefined ? [] : [o.auditRefusals]),
     createAuthInterceptor(o.verifier),
     createTraceInterceptor(o.telemetry),
     createValidationInterceptor(o.validators),

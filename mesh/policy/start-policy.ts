@@ -8,6 +8,7 @@
 import { AuditKind, AuditService } from "../../gen/agentmesh/v1/audit_pb.js";
 import type { HeldTaskListener } from "../approvals/approvals.js";
 import { approvalAuditRecord } from "../audit/approval-audit.js";
+import { createRefusalAuditInterceptor } from "../audit/refusal-audit.js";
 import { createAuditLog } from "../audit/audit-log.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { createAuditServiceImpl, createAuditValidators } from "../audit/audit-service.js";
@@ -36,6 +37,8 @@ export interface StartPolicyOptions {
 export interface RunningPolicy {
   /** The policy step for the governance chain. */
   readonly interceptor: MeshInterceptor;
+  /** Audits Delegate calls refused before the policy step (placed after authentication). */
+  readonly refusals: MeshInterceptor;
   readonly engine: ReloadingPolicy;
   readonly audit: AuditLog;
   /** Validators of the services below, for the governance chain's table. */
@@ -75,6 +78,7 @@ export async function startPolicy(o: StartPolicyOptions): Promise<RunningPolicy>
   o.logger.info("policy loaded", { dir: o.dir, revision: engine.revision, digest: engine.digest });
   return {
     interceptor: createPolicyInterceptor({ engine, service: o.service, quotas: createUsageCounters(), audit, logger: o.logger }),
+    refusals: createRefusalAuditInterceptor(audit, o.service.name),
     engine,
     audit,
     recordApproval: (held) => {
