@@ -311,6 +311,9 @@ describe("tasks the committed policy sends to a human", () => {
     ]);
     expect((await f.desk.pending(taskId)).state).toBe(ApprovalState.PENDING);
     expect(f.runs(taskId)).toBe(0);
+    // The attempt is on the record.
+    const { records } = await f.client.unary(AuditService.method.queryDecisions, {}, { metadata: { authorization: `Bearer ${await f.mesh.token("audrey", "auditor")}` } });
+    expect(records.filter((r) => r.approvalId === approval.approvalId).map((r) => [r.caller, r.approvalDecision, r.decision?.allow, r.decision?.reasons[0]?.code])).toEqual([[agent.subject, "refused", false, "role_not_allowed"]]);
   });
 
   it("refuses a changed request under an approved task id (approval_mismatch): the approval covers one exact request", async () => {

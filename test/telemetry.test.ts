@@ -4,7 +4,8 @@
  * onward is one trace, the caller's span is the parent of the gateway's SERVER
  * span, each CLIENT span the parent of the SERVER span it calls, every task has
  * a task span with its cost rolled up from its children, refusals end in ERROR
- * with their reason, and a retry of a task links to the task's span. The spans
+ * with their reason, a retry of a task links to the task's span, and an approved
+ * task resumes in the trace it was held in, linked to the approver's call. The spans
  * are read from an in-memory exporter every service sends to; the last test
  * reads them back from the embedded span stores, as `agentmesh trace` does.
  */
@@ -22,7 +23,10 @@ import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import { createGrpcClient, errorDetailOf, toSpanRecord } from "../mesh/index.js";
 import type { SpanRecord } from "../mesh/index.js";
 import { traceReport } from "../cli/trace-command.js";
+import { ApprovalDecision } from "../gen/agentmesh/v1/approval_pb.js";
+import { createApprovalDesk } from "./support/approval-desk.js";
 import { rejection } from "./support/rejection.js";
+import { riskyEchoPolicy } from "./support/stand-in-policy.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
 import { startTestMesh } from "./support/test-mesh.js";
 import type { TestMesh } from "./support/test-mesh.js";
@@ -169,6 +173,40 @@ describe("a retried call", () => {
     expect(more).toEqual([]);
     expect(retrySpan).toMatchObject({ service: "gateway", kind: "server", parentSpanId: retry.spanId });
     expect(retrySpan!.links).toEqual([{ traceId: first.traceId, spanId: gatewayTask.spanId, attributes: { "agentmesh.link": "retry_of_task" } }]);
+  });
+});
+
+describe("an approved task", () => {
+  it("runs in the trace it was held in, under the held call's span, linked to the approver's Decide", async () => {
+    const spans = new InMemorySpanExporter();
+    const held = await startTestMesh({}, undefined, riskyEchoPolicy, spans);
+    try {
+      await held.startAgent("worker-a", testIntents(createExecutionLog()));
+      const client = createGrpcClient(held.grpcAddress);
+      const desk = createApprovalDesk(client, (subject, role) => held.token(subject, role));
+      const caller = callerSpan();
+      const { result } = await client.unary(DelegationService.method.delegate, { taskId: "otel-held-1", intent: "test.echo", inputs: { text: "risky copy" } }, {
+        metadata: { authorization: `Bearer ${await held.token()}`, traceparent: caller.traceparent }, deadline: Date.now() + 10_000,
+      });
+      expect([result?.state, result?.traceId]).toEqual([TaskState.AWAITING_APPROVAL, caller.traceId]);
+      await desk.decide((await desk.pending("otel-held-1")).approvalId, ApprovalDecision.APPROVE);
+      expect((await desk.terminal("otel-held-1")).state).toBe(TaskState.COMPLETED);
+      client.close();
+
+      const all = () => spans.getFinishedSpans().map(toSpanRecord);
+      await vi.waitFor(() => expect(all().filter((s) => s.traceId === caller.traceId)).toHaveLength(5), { timeout: 5_000 });
+      const inTrace = all().filter((s) => s.traceId === caller.traceId);
+      const decide = all().find((s) => s.name === "agentmesh.v1.ApprovalService/Decide")!;
+      const [entry] = inTrace.filter((s) => s.parentSpanId === caller.spanId);
+      expect(entry!.attributes).toMatchObject({ "agentmesh.state": "awaiting_approval", "agentmesh.approval.state": "pending", "agentmesh.policy.requires_approval": true });
+      const task = child(inTrace, entry!, "gateway", "internal", "agentmesh.task test.echo");
+      expect(task.attributes).toMatchObject({ "agentmesh.approval.state": "approved", "agentmesh.state": "completed" });
+      expect(task.links).toEqual([{ traceId: decide.traceId, spanId: decide.spanId, attributes: { "agentmesh.link": "approved_in" } }]);
+      const forward = child(inTrace, task, "gateway", "client", delegateSpan);
+      child(inTrace, child(inTrace, forward, "worker-a", "server", delegateSpan), "worker-a", "internal", "agentmesh.task test.echo");
+    } finally {
+      await held.stop();
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import {
   SimpleSpanProcessor, TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { Logger } from "../logger.js";
 import { createSpanFileExporter, spanFileName } from "./span-file-exporter.js";
 import type { SamplerName, TelemetryConfig } from "./telemetry-config.js";
 
@@ -35,6 +36,8 @@ export interface TelemetryOptions {
   /** Where the embedded span store lives (`<dataDir>/<service>.spans.jsonl`). */
   readonly dataDir: string;
   readonly config: TelemetryConfig;
+  /** Told when the last spans could not be exported at shutdown (a collector that is down). */
+  readonly logger: Logger;
   /**
    * Replaces the configured exporters: every span goes to it as it ends (tests
    * inject an in-memory exporter). Its `shutdown` is called when the service stops.
@@ -54,7 +57,11 @@ export interface Telemetry {
   readonly tasks: TaskSpanIndex;
   /** Exports every span ended so far. */
   forceFlush(): Promise<void>;
-  /** Flushes and stops exporting; called when the service stops (SIGTERM included). */
+  /**
+   * Flushes and stops exporting; called when the service stops (SIGTERM included).
+   * Never rejects: spans that cannot be exported (the collector is down) are
+   * logged as lost, and the service stops anyway.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -92,7 +99,9 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       get: (taskId) => remembered.get(taskId),
     },
     forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    shutdown: () => provider.shutdown().catch((err: unknown) => {
+      o.logger.warn("could not export the last spans; they are lost", { error: err instanceof Error ? err.message : String(err) });
+    }),
   };
 }
 
