@@ -8,6 +8,7 @@
  *   agentmesh agents                   the agents and replicas the gateway knows
  *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
  *   agentmesh trace ID                 a delegation's trace as a tree, from the local span stores (cli/trace-command.ts)
+ *   agentmesh report [--since 1h]      SLA hit rate, escalation rate, cost per successful task per intent and agent (cli/report-command.ts)
  *   agentmesh token issue --subject NAME --role ROLE
  *
  * Delegations and reads go as `operator` (role supervisor), approvals as USER
@@ -36,6 +37,7 @@ import { startMeshProcesses } from "./mesh-processes.js";
 import { repoRoot } from "./process-group.js";
 import { registerPolicyCommands } from "./policy-commands.js";
 import { registerTraceCommand } from "./trace-command.js";
+import { registerReportCommand } from "./report-command.js";
 
 /**
  * How long the demo campaign may take: long enough for a person to read and
@@ -70,15 +72,16 @@ function createProgram(config: CliConfig): Command {
     });
 
   const upOptions = (cmd: Command) =>
-    cmd.option("--port <port>", "gateway gRPC port", "7070").option("--connect-port <port>", "gateway Connect / gRPC-Web port", "7071");
+    cmd.option("--port <port>", "gateway gRPC port", "7070").option("--connect-port <port>", "gateway Connect / gRPC-Web port", "7071")
+      .option("--jaeger", "also start a local Jaeger (OTLP on 127.0.0.1:4317, UI and API on http://127.0.0.1:16686) and send every service's spans to it");
 
-  upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: { port: string; connectPort: string }) => {
+  upOptions(program.command("up").description("start the gateway and every agent as separate processes on loopback")).action(async (o: UpOptions) => {
     const mesh = await up(o, config.home);
-    process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort} — Ctrl-C stops it\n`);
+    process.stdout.write(`agentmesh is up: gRPC 127.0.0.1:${o.port}, Connect/gRPC-Web http://127.0.0.1:${o.connectPort}${mesh.jaeger === undefined ? "" : `, Jaeger ${mesh.jaeger.queryUrl}`} — Ctrl-C stops it\n`);
     stopOnSignal(() => mesh.stop());
   });
 
-  upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, show what waits for approval, print the result tree, keep serving")).action(async (o: { port: string; connectPort: string }) => {
+  upOptions(program.command("demo").description("start the mesh, delegate the demo campaign goal, show what waits for approval, print the result tree, keep serving")).action(async (o: UpOptions) => {
     const mesh = await up(o, config.home);
     stopOnSignal(() => mesh.stop());
     const inputs = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch.json"), "utf8")) as Record<string, unknown>;
@@ -140,6 +143,7 @@ function createProgram(config: CliConfig): Command {
 
   registerPolicyCommands(program);
   registerTraceCommand(program, config);
+  registerReportCommand(program, config);
   return program;
 }
 
@@ -150,9 +154,15 @@ async function printHeld(client: GrpcClient, config: CliConfig, taskId: string, 
   for (const a of held) process.stdout.write(formatApproval(a, gateway).join("\n") + "\n");
 }
 
-async function up(o: { port: string; connectPort: string }, home: string) {
+interface UpOptions {
+  port: string;
+  connectPort: string;
+  jaeger?: boolean;
+}
+
+async function up(o: UpOptions, home: string) {
   const tty = process.stdout.isTTY;
-  return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home, print: (l) => process.stdout.write(l + "\n"), tty });
+  return startMeshProcesses({ gatewayPort: Number(o.port), connectPort: Number(o.connectPort), home, print: (l) => process.stdout.write(l + "\n"), tty, jaeger: o.jaeger === true });
 }
 
 /** Delegates a task through the gateway as the operator; resolves to its result (AWAITING_APPROVAL when policy holds it for a human). */

@@ -1,7 +1,9 @@
 /**
  * `agentmesh up`: the gateway and every agent as separate processes on loopback,
  * started, waited for (gateway health, then every agent registered), and stopped
- * together.
+ * together. With `jaeger`, a local Jaeger (cli/jaeger.ts) starts first and every
+ * service exports its spans to it over OTLP; it stops last, after the services
+ * flushed their spans on SIGTERM.
  */
 import { join, resolve } from "node:path";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
@@ -10,6 +12,9 @@ import { checkHealth } from "./health-check.js";
 import { repoRoot, startProcessGroup } from "./process-group.js";
 import type { ProcessGroup, ProcessSpec } from "./process-group.js";
 import { cliToken } from "./cli-identity.js";
+import { defaultJaegerPorts, otlpEnvFor, startJaeger } from "./jaeger.js";
+import type { JaegerPorts, RunningJaeger } from "./jaeger.js";
+import { toolPath } from "../tools/index.js";
 
 /** The agents `up` runs, by name, with their entry points. */
 export const agentEntries: Readonly<Record<string, string>> = {
@@ -33,12 +38,18 @@ export interface MeshProcessOptions {
   readonly tty?: boolean;
   /** How long to wait for everything to be ready; default 60 s. */
   readonly readyTimeoutMs?: number;
+  /** Start a local Jaeger on these ports (true: Jaeger's defaults, 4317 and 16686) and export every service's spans to it. */
+  readonly jaeger?: boolean | JaegerPorts;
+  /** More environment for every service (tests: OTEL_* pointing at their own collector). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A running mesh. */
 export interface MeshProcesses {
   readonly gatewayAddress: string;
   readonly group: ProcessGroup;
+  /** The local Jaeger, when asked for. */
+  readonly jaeger?: RunningJaeger;
   stop(): Promise<void>;
 }
 
@@ -47,7 +58,13 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
   const home = resolve(o.home);
   await ensureDevKeys(join(home, "keys"));
   const gatewayAddress = `127.0.0.1:${o.gatewayPort}`;
-  const common = { AGENTMESH_HOME: home, AGENTMESH_GATEWAY: gatewayAddress };
+  const jaeger = o.jaeger === undefined || o.jaeger === false ? undefined : await startJaeger({
+    binary: await toolPath("jaeger"),
+    dir: join(home, "jaeger"),
+    ports: o.jaeger === true ? defaultJaegerPorts : o.jaeger,
+    print: (line) => o.print(`jaeger │ ${line}`),
+  });
+  const common = { AGENTMESH_HOME: home, AGENTMESH_GATEWAY: gatewayAddress, ...(jaeger === undefined ? {} : otlpEnvFor(jaeger)), ...o.env };
   const specs: ProcessSpec[] = [
     {
       name: "gateway", entry: "gateway/main.ts",
@@ -59,13 +76,17 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
     })),
   ];
   const group = startProcessGroup(specs, o.print, o.tty ?? false);
+  const stop = async (graceMs?: number) => {
+    await group.stop(graceMs);
+    await jaeger?.stop();
+  };
   try {
     await waitReady(gatewayAddress, home, o.readyTimeoutMs ?? 60_000, group);
   } catch (err) {
-    await group.stop(2_000);
+    await stop(2_000);
     throw err;
   }
-  return { gatewayAddress, group, stop: () => group.stop() };
+  return { gatewayAddress, group, ...(jaeger === undefined ? {} : { jaeger }), stop: () => stop() };
 }
 
 async function waitReady(gatewayAddress: string, home: string, timeoutMs: number, group: ProcessGroup): Promise<void> {

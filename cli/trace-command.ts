@@ -2,8 +2,9 @@
  * `agentmesh trace ID`: the trace of a delegation as a tree, from the embedded
  * span stores of the local mesh (`$AGENTMESH_HOME/data/*.spans.jsonl`, and one
  * folder down, where each replica of a test mesh keeps its data). ID is a trace
- * id, a task id or a correlation id. Reading a trace from Jaeger's query API,
- * for a mesh that exports to a collector, comes later.
+ * id, a task id or a correlation id. With `--jaeger URL` (or AGENTMESH_JAEGER_URL
+ * set) it reads the trace from Jaeger's query API instead (cli/jaeger-trace.ts),
+ * for a mesh that exports OTLP (`agentmesh up --jaeger`, a collector).
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import type { Command } from "commander";
 import { openJsonlLog } from "../mesh/index.js";
 import type { SpanRecord } from "../mesh/index.js";
 import type { CliConfig } from "./config.js";
+import { jaegerTraceReport } from "./jaeger-trace.js";
 import { formatTraceTree, traceIdsFor } from "./trace-tree.js";
 
 const spanFileSuffix = ".spans.jsonl";
@@ -47,10 +49,13 @@ export function traceReport(dataDir: string, id: string): string[] {
 export function registerTraceCommand(program: Command, config: CliConfig): void {
   program
     .command("trace")
-    .description("print the trace of a delegation as a tree, from the local mesh's span stores")
+    .description("print the trace of a delegation as a tree, from the local mesh's span stores or from Jaeger")
     .argument("<id>", "trace id, task id or correlation id")
     .option("--data-dir <dir>", "where the services keep their data", join(config.home, "data"))
-    .action((id: string, o: { dataDir: string }) => {
-      process.stdout.write(traceReport(o.dataDir, id).join("\n") + "\n");
+    .option("--jaeger <url>", "read the trace from Jaeger's query API at this URL, e.g. http://127.0.0.1:16686 (default: AGENTMESH_JAEGER_URL)")
+    .action(async (id: string, o: { dataDir: string; jaeger?: string }) => {
+      const jaeger = o.jaeger ?? config.jaegerUrl;
+      const lines = jaeger === undefined ? traceReport(o.dataDir, id) : await jaegerTraceReport(jaeger, id);
+      process.stdout.write(lines.join("\n") + "\n");
     });
 }

@@ -19,6 +19,7 @@ import {
   createServiceApprovals, describeViolations, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve, startPolicy, startTelemetry, traceTasks, waitIdle,
 } from "../mesh/index.js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger, MeshInterceptor, SchemaValidator } from "../mesh/index.js";
 import type { GatewayConfig } from "./config.js";
 import { createForwarder } from "./forwarder.js";
@@ -55,9 +56,10 @@ export interface RunningGateway {
  * policy/build) does, with an audit log of its decisions and of the human
  * decisions on the gateway's approvals, served by AuditService.
  * `options.spanExporter` receives the gateway's spans instead of the exporters
- * `config.telemetry` names (tests).
+ * `config.telemetry` names (tests); `options.metricReader` reads its metrics instead
+ * of the configured readers (tests).
  */
-export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor; spanExporter?: SpanExporter } = {}): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, options: { logger?: Logger; policy?: MeshInterceptor; spanExporter?: SpanExporter; metricReader?: IMetricReader } = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(gatewayName, config.logLevel);
   if (config.devKeys) await ensureDevKeys(join(config.home, "keys"));
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName, ...(config.roleKeys === undefined ? {} : { roleKeys: config.roleKeys }) });
@@ -72,8 +74,17 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   // Hop tokens are bound to the target's name; one bound to the gateway's own would let that agent act as the gateway here.
   if (offers.has(gatewayName)) throw new Error(`no agent may be named ${gatewayName}, the gateway's own name (AGENTMESH_AGENT_OFFERS, AGENTMESH_AGENT_CARDS)`);
   if (offers.size === 0) logger.warn("no agent may register: set AGENTMESH_AGENT_OFFERS to a file of which agent offers which intents");
+  const telemetry = await startTelemetry({
+    service: gatewayName, version: gatewayVersion, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
+    ...(options.spanExporter === undefined ? {} : { exporter: options.spanExporter }),
+    ...(options.metricReader === undefined ? {} : { metricReader: options.metricReader }),
+  });
+  // The service does not start without its policy: a bundle that fails to load stops the telemetry again.
   const policy = options.policy === undefined
-    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${gatewayName}.audit.jsonl`), service: { name: gatewayName, kind: "gateway" }, logger })
+    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${gatewayName}.audit.jsonl`), service: { name: gatewayName, kind: "gateway" }, logger, metrics: telemetry.metrics }).catch(async (err: unknown) => {
+      await telemetry.shutdown();
+      throw err;
+    })
     : undefined;
   const policyStep = options.policy ?? policy?.interceptor;
   const journal = createFileTaskJournal(join(config.dataDir, `${gatewayName}.tasks.jsonl`));
@@ -83,16 +94,12 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     ...createRegistryValidators(schemas),
     ...(policy?.validators ?? []),
   ]);
-  const telemetry = await startTelemetry({
-    service: gatewayName, version: gatewayVersion, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
-    ...(options.spanExporter === undefined ? {} : { exporter: options.spanExporter }),
-  });
   const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts, telemetry });
   const delegationImpl = createDelegationServiceImpl({ store, execute: traceTasks(forwarder.execute, telemetry) });
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
   const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
   const approvals = createServiceApprovals({
-    name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger,
+    name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger, metrics: telemetry.metrics,
     ...(policy === undefined ? {} : { onDecision: policy.recordApproval }),
     ...(policyStep === undefined ? {} : { policy: policyStep }),
   });

@@ -31,6 +31,7 @@ import { createIntentExecutor } from "./intent-executor.js";
 import { startTelemetry } from "../telemetry/start-telemetry.js";
 import { traceTasks } from "../telemetry/task-span.js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import { startRegistration } from "./registration.js";
 
 /** Options of `startAgent`. */
@@ -59,6 +60,8 @@ export interface AgentOptions {
    * (tests inject an in-memory exporter); each span as it ends.
    */
   readonly spanExporter?: SpanExporter;
+  /** Reads the agent's metrics instead of the readers `config.telemetry` names (tests inject an in-memory one). */
+  readonly metricReader?: IMetricReader;
 }
 
 /** A running agent. */
@@ -80,8 +83,17 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   }
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: o.name, ...(config.roleKeys === undefined ? {} : { roleKeys: config.roleKeys }) });
   const token = createTokenSource(await loadSigningKey(config.signingKeyPath), { subject: o.name, role: o.role });
+  const telemetry = await startTelemetry({
+    service: o.name, version: o.version, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
+    ...(o.spanExporter === undefined ? {} : { exporter: o.spanExporter }),
+    ...(o.metricReader === undefined ? {} : { metricReader: o.metricReader }),
+  });
+  // The service does not start without its policy: a bundle that fails to load stops the telemetry again.
   const policy = o.policy === undefined
-    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${o.name}.audit.jsonl`), service: { name: o.name, kind: "agent" }, logger })
+    ? await startPolicy({ dir: config.policyDir, auditPath: join(config.dataDir, `${o.name}.audit.jsonl`), service: { name: o.name, kind: "agent" }, logger, metrics: telemetry.metrics }).catch(async (err: unknown) => {
+      await telemetry.shutdown();
+      throw err;
+    })
     : undefined;
   const policyStep = o.policy ?? policy?.interceptor;
 
@@ -100,14 +112,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     maxInlineBytes: config.maxInlineBytes,
     isSettled: (id) => store.get(id)?.settled === true,
   });
-  const telemetry = await startTelemetry({
-    service: o.name, version: o.version, instanceId: config.instanceId, dataDir: config.dataDir, config: config.telemetry, logger,
-    ...(o.spanExporter === undefined ? {} : { exporter: o.spanExporter }),
-  });
   const execute = traceTasks(createIntentExecutor({ agent: o.name, intents, schemas, gateway, token, logger, telemetry }), telemetry);
   const delegationImpl = createDelegationServiceImpl({ store, execute });
   const approvals = createServiceApprovals({
-    name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger,
+    name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger, metrics: telemetry.metrics,
     ...(policy === undefined ? {} : { onDecision: policy.recordApproval }),
     ...(policyStep === undefined ? {} : { policy: policyStep }),
   });

@@ -24,6 +24,8 @@ import { requestFingerprint } from "../interceptors/idempotency.js";
 import { methodKey } from "../interceptors/validate-request.js";
 import type { RequestValidator } from "../interceptors/validate-request.js";
 import type { Logger } from "../logger.js";
+import type { DelegationMetrics } from "../telemetry/metrics.js";
+import { rejectedOutcome } from "../telemetry/metrics-hooks.js";
 import { initialResult, withState } from "../tasks/result-builder.js";
 import { isTerminal } from "../tasks/task-states.js";
 import type { TaskStore } from "../tasks/task-store.js";
@@ -48,6 +50,8 @@ export interface ApprovalsOptions {
   readonly logger: Logger;
   /** Told of every human decision and expiry (for the audit log). */
   readonly onDecision?: HeldTaskListener;
+  /** Told of every task held for approval and every one denied or expired (mesh/telemetry/metrics.ts). */
+  readonly metrics?: DelegationMetrics;
 }
 
 /** Receives an approval that was just decided or expired. */
@@ -84,6 +88,7 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
     await tasks.finish(held.request.taskId, withState(rec.result, TaskState.REJECTED, {
       error: create(TaskErrorSchema, { code: "permission_denied", message, retryable: false, reason }),
     }));
+    o.metrics?.task(rejectedOutcome(held.request, o.agent, reason));
   };
 
   const expire = async () => {
@@ -186,6 +191,7 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
       tasks.release(req.taskId, withState(waiting, TaskState.FAILED, { error: taskErrorOf(ce) }), ce);
       throw ce;
     }
+    o.metrics?.escalation({ taskId: req.taskId, intent: req.intent, agent: o.agent, escalation: "approval_requested", reason: decision.reasons[0]?.code ?? "approval_required" });
     o.logger.info("task awaits approval", { task_id: req.taskId, approval_id: held.approval.approvalId, intent: req.intent });
     return { result: tasks.get(req.taskId)!.result } satisfies Partial<DelegateResponse>;
   };

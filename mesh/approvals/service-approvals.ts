@@ -5,6 +5,7 @@ import { applyInterceptors } from "../call.js";
 import type { MeshInterceptor, MeshServiceImpl } from "../call.js";
 import { createIdempotencyInterceptor } from "../interceptors/idempotency.js";
 import type { Logger } from "../logger.js";
+import type { DelegationMetrics } from "../telemetry/metrics.js";
 import type { TaskStore } from "../tasks/task-store.js";
 import { createApprovalStore } from "./approval-store.js";
 import { createApprovals } from "./approvals.js";
@@ -20,6 +21,8 @@ export interface ServiceApprovalsOptions {
   readonly targets: (req: DelegateRequest) => readonly string[];
   readonly logger: Logger;
   readonly onDecision?: HeldTaskListener;
+  /** The service's delegation metrics: approvals requested, denied and expired. */
+  readonly metrics?: DelegationMetrics;
   /** How long an approval may be given; default 24 h. */
   readonly ttlMs?: number;
   /**
@@ -49,6 +52,7 @@ export function createServiceApprovals(o: ServiceApprovalsOptions): Approvals {
     run,
     logger: o.logger,
     ...(o.onDecision === undefined ? {} : { onDecision: o.onDecision }),
+    ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
   });
   approvals.startSweeping();
   void approvals.recover().catch((err: unknown) => o.logger.error("could not act on journaled approval decisions", { error: String(err) }));

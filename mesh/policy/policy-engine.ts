@@ -48,7 +48,10 @@ export async function loadPolicyBundle(dir: string): Promise<PolicyEngine> {
       throw fail(`cannot read ${name} (${thrownMessage(err)})`, err);
     }
   };
-  const [wasm, dataText, manifestText] = await Promise.all([read(bundleFiles.wasm), read(bundleFiles.data), read(bundleFiles.manifest)]);
+  // One after the other, so a bundle missing several files always names the same one first.
+  const wasm = await read(bundleFiles.wasm);
+  const dataText = await read(bundleFiles.data);
+  const manifestText = await read(bundleFiles.manifest);
   const manifest = parseJsonObject(manifestText, bundleFiles.manifest, fail);
   if (typeof manifest.revision !== "string" || manifest.revision === "") throw fail(`${bundleFiles.manifest} has no revision`);
   const digest = manifest.digest ?? "";

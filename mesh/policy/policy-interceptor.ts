@@ -16,8 +16,10 @@ import { inputDigest } from "../approvals/request-digest.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { MeshInterceptor } from "../call.js";
 import { approvalKey, callerKey, chainKey, decisionKey, traceKey } from "../context-keys.js";
-import { meshError } from "../errors.js";
+import { errorDetailOf, meshError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { DelegationMetrics } from "../telemetry/metrics.js";
+import { rejectedOutcome } from "../telemetry/metrics-hooks.js";
 import type { ContractDecision } from "./policy-contract.js";
 import type { PolicyEngine } from "./policy-engine.js";
 import { thrownMessage } from "./policy-errors.js";
@@ -38,6 +40,8 @@ export interface PolicyInterceptorOptions {
   readonly logger: Logger;
   /** The clock, epoch ms; default `Date.now`. */
   readonly now?: () => number;
+  /** Told of every refusal (mesh/telemetry/metrics.ts); none when unset. */
+  readonly metrics?: DelegationMetrics;
 }
 
 /**
@@ -64,6 +68,10 @@ export function createPolicyInterceptor(o: PolicyInterceptorOptions): MeshInterc
     const nowMs = now();
     const digest = inputDigest(req);
     const usage = o.quotas.read(caller.subject, req.intent, nowMs);
+    const refused = (reason: string) => {
+      o.metrics?.escalation({ taskId: req.taskId, intent: req.intent, agent: o.service.name, escalation: "refused", reason });
+      o.metrics?.task(rejectedOutcome(req, o.service.name, reason));
+    };
     const audit = (decision: PolicyDecision) => {
       call.values.set(decisionKey, decision);
       o.audit.record({
@@ -82,6 +90,7 @@ export function createPolicyInterceptor(o: PolicyInterceptorOptions): MeshInterc
       const message = thrownMessage(err);
       audit(create(PolicyDecisionSchema, { allow: false, reasons: [{ code: "policy_error", message }], revision: o.engine.revision }));
       o.logger.error("policy evaluation failed; the call is refused", { task_id: req.taskId, intent: req.intent, revision: o.engine.revision, error: message });
+      refused("policy_error");
       throw meshError(Code.Internal, "the policy could not decide on this call, so it was refused", { reason: "policy_error" }, err);
     }
     if (d.quota !== undefined) o.quotas.setWindow(caller.subject, req.intent, d.quota.window_seconds, nowMs);
@@ -103,8 +112,11 @@ export function createPolicyInterceptor(o: PolicyInterceptorOptions): MeshInterc
       }
       case "approval":
         return next(call);
-      case "deny":
-        throw policyRefusal(d, { usage, retryAfterMs: o.quotas.retryAfterMs(caller.subject, req.intent, nowMs) });
+      case "deny": {
+        const refusal = policyRefusal(d, { usage, retryAfterMs: o.quotas.retryAfterMs(caller.subject, req.intent, nowMs) });
+        refused(errorDetailOf(refusal)?.reason ?? "policy_denied");
+        throw refusal;
+      }
     }
   };
 }

@@ -16,6 +16,7 @@ import { bindService } from "../call.js";
 import type { BoundService, MeshInterceptor } from "../call.js";
 import type { RequestValidator } from "../interceptors/validate-request.js";
 import type { Logger } from "../logger.js";
+import type { DelegationMetrics } from "../telemetry/metrics.js";
 import type { PolicyEngine } from "./policy-engine.js";
 import { createPolicyInterceptor } from "./policy-interceptor.js";
 import type { PolicyService } from "./policy-input.js";
@@ -31,6 +32,8 @@ export interface StartPolicyOptions {
   readonly auditPath: string;
   readonly service: PolicyService;
   readonly logger: Logger;
+  /** Told of every refusal of the policy step. */
+  readonly metrics?: DelegationMetrics;
 }
 
 /** A service's running policy; see `startPolicy`. */
@@ -77,7 +80,7 @@ export async function startPolicy(o: StartPolicyOptions): Promise<RunningPolicy>
   recordLoad(engine);
   o.logger.info("policy loaded", { dir: o.dir, revision: engine.revision, digest: engine.digest });
   return {
-    interceptor: createPolicyInterceptor({ engine, service: o.service, quotas: createUsageCounters(), audit, logger: o.logger }),
+    interceptor: createPolicyInterceptor({ engine, service: o.service, quotas: createUsageCounters(), audit, logger: o.logger, ...(o.metrics === undefined ? {} : { metrics: o.metrics }) }),
     refusals: createRefusalAuditInterceptor(audit, o.service.name),
     engine,
     audit,

@@ -22,7 +22,10 @@ import {
   SimpleSpanProcessor, TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
 import type { Sampler, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import type { Logger } from "../logger.js";
+import { startMetrics } from "./metrics.js";
+import type { DelegationMetrics } from "./metrics.js";
 import { createSpanFileExporter, spanFileName } from "./span-file-exporter.js";
 import type { SamplerName, TelemetryConfig } from "./telemetry-config.js";
 
@@ -43,6 +46,8 @@ export interface TelemetryOptions {
    * inject an in-memory exporter). Its `shutdown` is called when the service stops.
    */
   readonly exporter?: SpanExporter;
+  /** Replaces the configured metric readers (tests inject an in-memory one); the embedded fact store is kept as configured. */
+  readonly metricReader?: IMetricReader;
 }
 
 /** Remembers the task span of recent task ids, so that a retry of a task can link to it. */
@@ -55,6 +60,8 @@ export interface TaskSpanIndex {
 export interface Telemetry {
   readonly tracer: Tracer;
   readonly tasks: TaskSpanIndex;
+  /** The service's delegation metrics (metrics.ts), from its own meter provider. */
+  readonly metrics: DelegationMetrics;
   /** Exports every span ended so far. */
   forceFlush(): Promise<void>;
   /**
@@ -87,8 +94,13 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     sampler: samplerOf(config.sampler, config.samplerRatio),
     spanProcessors: o.exporter === undefined ? await processorsOf(o) : [new SimpleSpanProcessor(o.exporter)],
   });
+  const metrics = await startMetrics({
+    service: o.service, version: o.version, resource, dataDir: o.dataDir, config: config.metrics, logger: o.logger,
+    ...(o.metricReader === undefined ? {} : { reader: o.metricReader }),
+  });
   const remembered = new Map<string, SpanContext>();
   return {
+    metrics,
     tracer: provider.getTracer("agentmesh", o.version),
     tasks: {
       remember(taskId, span) {
@@ -98,10 +110,17 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
       },
       get: (taskId) => remembered.get(taskId),
     },
-    forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown().catch((err: unknown) => {
-      o.logger.warn("could not export the last spans; they are lost", { error: err instanceof Error ? err.message : String(err) });
-    }),
+    forceFlush: async () => {
+      await Promise.all([provider.forceFlush(), metrics.forceFlush()]);
+    },
+    shutdown: async () => {
+      await Promise.all([
+        provider.shutdown().catch((err: unknown) => {
+          o.logger.warn("could not export the last spans; they are lost", { error: err instanceof Error ? err.message : String(err) });
+        }),
+        metrics.shutdown(),
+      ]);
+    },
   };
 }
 

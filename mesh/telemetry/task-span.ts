@@ -15,6 +15,7 @@ import type { Link } from "@opentelemetry/api";
 import { approvalKey, chainKey, traceKey } from "../context-keys.js";
 import { toConnectError } from "../errors.js";
 import type { TaskExecutor } from "../tasks/delegation-service.js";
+import { taskOutcome, thrownOutcome } from "./metrics-hooks.js";
 import { contextOf } from "./propagation.js";
 import { setError, setTaskOutcome } from "./span-attributes.js";
 import type { Telemetry } from "./start-telemetry.js";
@@ -42,13 +43,17 @@ export function traceTasks(execute: TaskExecutor, telemetry: Telemetry): TaskExe
     }, parent);
     telemetry.tasks.remember(req.taskId, span.spanContext());
     call.values.set(otelContextKey, trace.setSpan(parent, span));
+    const startedAt = performance.now();
     try {
       const result = await execute(req, call, started, signal);
       setTaskOutcome(span, result);
+      telemetry.metrics.task(taskOutcome(req, result, performance.now() - startedAt));
       return result;
     } catch (err) {
       // A failure a retry may fix (the claim is released), or the task canceled.
-      setError(span, toConnectError(err));
+      const ce = toConnectError(err);
+      setError(span, ce);
+      telemetry.metrics.task(thrownOutcome(req, ce, started.agent, performance.now() - startedAt));
       throw err;
     } finally {
       span.end();

@@ -6,6 +6,7 @@ describe("readTelemetryConfig", () => {
     expect(readTelemetryConfig({})).toEqual({
       serviceName: undefined, exporters: ["embedded"], otlpEndpoint: undefined, sampler: "parentbased_always_on", samplerRatio: 1,
       scheduleDelayMs: undefined, resourceAttributes: {},
+      metrics: { exporters: ["embedded"], otlpEndpoint: undefined, exportIntervalMs: undefined },
     });
   });
 
@@ -16,6 +17,7 @@ describe("readTelemetryConfig", () => {
     })).toEqual({
       serviceName: "sum", exporters: ["otlp"], otlpEndpoint: "http://collector:4317", sampler: "parentbased_traceidratio", samplerRatio: 0.25, scheduleDelayMs: undefined,
       resourceAttributes: { "deployment.environment": "prod", team: "a b", "k8s.pod.name": "sum-7f9", "k8s.namespace.name": "mesh" },
+      metrics: { exporters: ["otlp", "embedded"], otlpEndpoint: "http://collector:4317", exportIntervalMs: undefined },
     });
   });
 

@@ -12,11 +12,27 @@
  * | OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT | unset | the collector's OTLP/gRPC endpoint, e.g. http://otel-collector:4317; the exporter reads its other OTEL_EXPORTER_OTLP_* variables (headers, timeout, compression) itself |
  * | OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG | parentbased_always_on | always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio |
  * | OTEL_BSP_SCHEDULE_DELAY | 5000 (otlp), 1000 (embedded) | batch export interval, ms; the batch processor reads its other OTEL_BSP_* variables itself |
+ * | OTEL_METRICS_EXPORTER | `otlp,embedded` when an OTLP endpoint is set, else `embedded` | comma list of `otlp`, `console`, `embedded` (per-task facts appended to `<dataDir>/<service>.metrics.jsonl` for `agentmesh report`), `none` (mesh/telemetry/metrics.ts) |
+ * | OTEL_EXPORTER_OTLP_METRICS_ENDPOINT | OTEL_EXPORTER_OTLP_ENDPOINT | the collector's OTLP/gRPC endpoint for metrics |
+ * | OTEL_METRIC_EXPORT_INTERVAL | 60000 | periodic metric export interval, ms |
  * | POD_NAME, POD_NAMESPACE | unset | `k8s.pod.name`, `k8s.namespace.name` (set them from the downward API) |
  */
 
 /** Where spans go. */
 export type TraceExporterKind = "otlp" | "console" | "embedded";
+
+/** Where metrics go: an OTLP/gRPC periodic reader, the console, or the embedded fact store. */
+export type MetricsExporterKind = "otlp" | "console" | "embedded";
+
+/** The metric settings (OTEL_METRICS_EXPORTER and friends). */
+export interface MetricsConfig {
+  /** Exporters in use; empty when disabled or `none`. */
+  readonly exporters: readonly MetricsExporterKind[];
+  /** OTLP/gRPC endpoint of metrics; undefined: the exporter's default. */
+  readonly otlpEndpoint: string | undefined;
+  /** Export interval of the periodic reader, ms; undefined: 60000. */
+  readonly exportIntervalMs: number | undefined;
+}
 
 /** The sampler named by OTEL_TRACES_SAMPLER. */
 export type SamplerName = "always_on" | "always_off" | "traceidratio" | "parentbased_always_on" | "parentbased_always_off" | "parentbased_traceidratio";
@@ -36,6 +52,8 @@ export interface TelemetryConfig {
   readonly scheduleDelayMs: number | undefined;
   /** Resource attributes from OTEL_RESOURCE_ATTRIBUTES, POD_NAME and POD_NAMESPACE. */
   readonly resourceAttributes: Readonly<Record<string, string>>;
+  /** The metric settings. */
+  readonly metrics: MetricsConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -66,7 +84,21 @@ export function readTelemetryConfig(env: Env): TelemetryConfig {
   const namespace = set("POD_NAMESPACE");
   if (pod !== undefined) resourceAttributes["k8s.pod.name"] = pod;
   if (namespace !== undefined) resourceAttributes["k8s.namespace.name"] = namespace;
-  return { serviceName: set("OTEL_SERVICE_NAME"), exporters, otlpEndpoint, sampler, samplerRatio, scheduleDelayMs, resourceAttributes };
+  return { serviceName: set("OTEL_SERVICE_NAME"), exporters, otlpEndpoint, sampler, samplerRatio, scheduleDelayMs, resourceAttributes, metrics: readMetricsConfig(set, disabled) };
+}
+
+/** OTEL_METRICS_EXPORTER, its endpoint and interval; throws naming the variable when a value is malformed. */
+function readMetricsConfig(set: (name: string) => string | undefined, disabled: boolean): MetricsConfig {
+  const otlpEndpoint = set("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") ?? set("OTEL_EXPORTER_OTLP_ENDPOINT");
+  const listed = (set("OTEL_METRICS_EXPORTER") ?? (otlpEndpoint === undefined ? "embedded" : "otlp,embedded")).split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  for (const kind of listed) {
+    if (!exporterKinds.includes(kind)) throw new Error(`OTEL_METRICS_EXPORTER must list otlp, console, embedded or none, not "${kind}"`);
+  }
+  const intervalText = set("OTEL_METRIC_EXPORT_INTERVAL");
+  const exportIntervalMs = intervalText === undefined ? undefined : Number(intervalText);
+  if (exportIntervalMs !== undefined && !(Number.isInteger(exportIntervalMs) && exportIntervalMs > 0)) throw new Error(`OTEL_METRIC_EXPORT_INTERVAL must be a positive integer, not "${intervalText}"`);
+  const exporters = disabled || listed.includes("none") ? [] : [...new Set(listed as MetricsExporterKind[])];
+  return { exporters, otlpEndpoint, exportIntervalMs };
 }
 
 /** Parses `k=v,k2=v2` (W3C baggage-like, values percent-encoded); throws on an entry without `=`. */
