@@ -50,6 +50,24 @@ describe("formatTraceTree", () => {
     ]);
   });
 
+  it("orders siblings started in the same microsecond by end, then span id, whatever order they are read in", () => {
+    const tools = [
+      span({ spanId: "t3", parentSpanId: "b", startUs: 7, durationUs: 100, kind: "internal", name: "agentmesh.tool csv.parse" }),
+      span({ spanId: "t2", parentSpanId: "b", startUs: 7, durationUs: 50, kind: "internal", name: "agentmesh.tool rules.evaluate" }),
+      span({ spanId: "t1", parentSpanId: "b", startUs: 7, durationUs: 100, kind: "internal", name: "agentmesh.tool outbox.write" }),
+    ];
+    const task = span({ spanId: "b", startUs: 6, kind: "internal", name: "agentmesh.task test.tools" });
+    const tree = [
+      `trace ${t1} (4 spans)`,
+      "└─ gateway  agentmesh.task test.tools  1.5 ms",
+      "   ├─ gateway  agentmesh.tool rules.evaluate  0.1 ms",
+      "   ├─ gateway  agentmesh.tool outbox.write  0.1 ms",
+      "   └─ gateway  agentmesh.tool csv.parse  0.1 ms",
+    ];
+    expect(formatTraceTree(t1, [task, ...tools])).toEqual(tree);
+    expect(formatTraceTree(t1, [...tools].reverse().concat(task))).toEqual(tree);
+  });
+
   it("makes a span whose parent is in no store a root", () => {
     expect(formatTraceTree(t2, spans)).toEqual([
       `trace ${t2} (1 spans)`,

@@ -67,12 +67,21 @@ export function formatSpanLine(span: SpanRecord): string {
 }
 
 /**
+ * Earlier start first; spans started in the same microsecond (quick tool calls,
+ * one after another) by end, then by span id, so that every read of the same
+ * spans prints the same tree.
+ */
+function inStartOrder(a: SpanRecord, b: SpanRecord): number {
+  return a.startUs - b.startUs || a.startUs + a.durationUs - (b.startUs + b.durationUs) || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}
+
+/**
  * Returns the tree of the spans of one trace as lines of text, headed by the
  * trace id. A span whose parent is not among them (the caller's span lives in
  * no store read, or is still running) is a root.
  */
 export function formatTraceTree(traceId: string, spans: readonly SpanRecord[]): string[] {
-  const own = spans.filter((s) => s.traceId === traceId).sort((a, b) => a.startUs - b.startUs);
+  const own = spans.filter((s) => s.traceId === traceId).sort(inStartOrder);
   const ids = new Set(own.map((s) => s.spanId));
   const children = new Map<string, SpanRecord[]>();
   const roots: SpanRecord[] = [];

@@ -22,6 +22,7 @@ export * from "./telemetry/telemetry-keys.js";
 export * from "./telemetry/propagation.js";
 export * from "./telemetry/client-span.js";
 export * from "./telemetry/task-span.js";
+export * from "./telemetry/tool-span.js";
 export * from "./telemetry/span-record.js";
 export * from "./telemetry/span-file-exporter.js";
 export * from "./client/grpc-client.js";

@@ -145,6 +145,12 @@ describe("a job traced into Jaeger", () => {
       expect([k, cost(task("gateway", "campaign.launch"))]).toEqual([k, cost(launch)]);
     }
     expect(launch.attributes["agentmesh.cost.tool_calls"]).toBeGreaterThan(0);
+    // Each worker's tool calls are tool spans under its task span, as many as its own cost counts.
+    for (const t of [...subtasks, summary]) {
+      const tools = children(t).filter((s) => s.name.startsWith("agentmesh.tool "));
+      expect([t.name, tools.length]).toEqual([t.name, t.attributes["agentmesh.own_cost.tool_calls"]]);
+      expect(tools.length).toBeGreaterThan(0);
+    }
   });
 
   it("ends the refused hop in ERROR with the refusal's message, reason and the policy's reasons", () => {

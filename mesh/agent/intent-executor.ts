@@ -29,14 +29,15 @@ export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
   return async (req, call, started, signal) => {
     const intent = o.intents.get(req.intent)!;
     assertToolsAllowed(intent, req.constraints?.allowedTools ?? []);
-    const { ctx, subtasks, childCosts } = createTaskContext(req, call, signal, o);
+    const { ctx, subtasks, childCosts, toolCalls } = createTaskContext(req, call, signal, intent.tools, o);
     const t0 = performance.now();
     const ownCost = (outcome?: HandlerOutcome<unknown>): Cost =>
       create(CostSchema, {
         inputTokens: BigInt(outcome?.inputTokens ?? 0),
         outputTokens: BigInt(outcome?.outputTokens ?? 0),
         moneyMicros: BigInt(outcome?.moneyMicros ?? 0),
-        toolCalls: BigInt(outcome?.toolCalls ?? 0),
+        // Observed through ctx.tool (failed calls too), plus those the handler reports.
+        toolCalls: BigInt(toolCalls() + (outcome?.toolCalls ?? 0)),
         wallTime: preciseDuration(performance.now() - t0),
       });
     try {

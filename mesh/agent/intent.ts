@@ -25,12 +25,23 @@ export interface HandlerOutcome<O> {
   readonly evidence: readonly { kind: string; description: string; uri?: string; excerpt?: string }[];
   /** 0..1, computed by the handler from its work. */
   readonly confidence: number;
-  readonly toolCalls: number;
+  /**
+   * Tool calls the handler made that the mesh could not observe (a library that
+   * calls tools itself); default 0. Calls made through `ctx.tool` are counted by
+   * the mesh and must not be repeated here: the cost's `tool_calls` is the sum.
+   */
+  readonly toolCalls?: number;
   /** Model usage and money of the handler's own work; zero when no model was used. */
   readonly inputTokens?: number;
   readonly outputTokens?: number;
   readonly moneyMicros?: number;
 }
+
+/**
+ * Runs tool `name` by calling `fn` (synchronous, or returning a promise) and
+ * returns what `fn` returns. See `TaskContext.tool`.
+ */
+export type ToolRunner = <T>(name: string, fn: () => T) => T;
 
 /** A sub-delegation a handler asks for. */
 export interface SubDelegation {
@@ -69,6 +80,17 @@ export interface TaskContext {
    * deadline passes.
    */
   delegate(sub: SubDelegation): Promise<Result>;
+  /**
+   * Runs one call of tool `name` (`fn`, synchronous or async) where the mesh
+   * observes it: a span `agentmesh.tool <name>` under the task's span (ERROR with
+   * the message when `fn` throws or rejects), and one more tool call in the task's
+   * own cost, whether it succeeds or not. Returns what `fn` returns. Throws
+   * PERMISSION_DENIED `tool_not_allowed` without running `fn` when the intent does
+   * not declare the tool in its `tools` (the only tools `constraints.allowed_tools`
+   * was checked against), and this task's own outcome when it was canceled or its
+   * deadline passed.
+   */
+  tool: ToolRunner;
 }
 
 /** One intent an agent offers. */

@@ -5,7 +5,9 @@
  * waits for its terminal result (following it with WatchResult when the gateway
  * holds it for a human approval), cancels it when this task is canceled, and
  * records it for the roll-up. The gateway extends the chain by this task; the
- * handler never touches it.
+ * handler never touches it. And `tool`, which runs a tool the intent declares
+ * in a span under the task's (mesh/telemetry/tool-span.ts) and counts it for the
+ * task's own cost.
  */
 import { create } from "@bufbuild/protobuf";
 import { createHash } from "node:crypto";
@@ -22,11 +24,12 @@ import { minLimit } from "../chain/delegation-chain.js";
 import { positive } from "../chain/chain-limits.js";
 import { hopMetadata } from "../client/hop-metadata.js";
 import { startClientSpan } from "../telemetry/client-span.js";
+import { traceTool } from "../telemetry/tool-span.js";
 import type { Telemetry } from "../telemetry/start-telemetry.js";
 import { otelContextKey } from "../telemetry/telemetry-keys.js";
 import type { GrpcClient } from "../client/grpc-client.js";
 import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
-import { taskErrorOf, toConnectError } from "../errors.js";
+import { meshError, taskErrorOf, toConnectError } from "../errors.js";
 import { isTerminal } from "../tasks/task-states.js";
 import { abortedByCancel, cancelSubTask, followSubTask } from "./follow-sub-task.js";
 import { addCosts } from "./cost.js";
@@ -48,10 +51,12 @@ export interface TaskContextWithChildren {
   readonly ctx: TaskContext;
   readonly subtasks: SubTask[];
   readonly childCosts: () => ReturnType<typeof addCosts>;
+  /** Tool calls made so far through `ctx.tool`. */
+  readonly toolCalls: () => number;
 }
 
-/** Creates the context of one task execution. */
-export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: AbortSignal, deps: TaskContextDeps): TaskContextWithChildren {
+/** Creates the context of one task execution; `tools` are the tools its intent declares. */
+export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: AbortSignal, tools: readonly string[], deps: TaskContextDeps): TaskContextWithChildren {
   const chain = call.values.get(chainKey)!;
   // The claims of a hop token hold for its own task only (hop-token.ts), so only
   // this task's token proves the chain of its sub-tasks.
@@ -62,6 +67,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
   const subtasks: SubTask[] = [];
   const results: Result[] = [];
   const childCosts = () => addCosts(...results.map((r) => r.cost));
+  let toolCalls = 0;
 
   const ctx: TaskContext = {
     taskId: req.taskId,
@@ -74,6 +80,18 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
     constraints: req.constraints,
     artifacts: req.artifacts,
     logger: deps.logger,
+    tool(name, fn) {
+      if (!tools.includes(name)) {
+        throw meshError(Code.PermissionDenied, `${req.intent} does not declare tool ${name}`, {
+          reason: "tool_not_allowed",
+          metadata: { tools: name },
+        });
+      }
+      // A canceled or expired task starts no more work.
+      if (signal.aborted) throw toConnectError(signal.reason);
+      toolCalls += 1;
+      return traceTool(deps.telemetry.tracer, trace, name, req.taskId, fn);
+    },
     async delegate(sub) {
       // A canceled or expired parent starts no more work.
       if (signal.aborted) throw toConnectError(signal.reason);
@@ -130,7 +148,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
       }
     },
   };
-  return { ctx, subtasks, childCosts };
+  return { ctx, subtasks, childCosts, toolCalls: () => toolCalls };
 }
 
 /** The state a sub-task is recorded in when its delegation threw `code`. */

@@ -46,7 +46,7 @@ export const draftCopyDefinition = defineIntent<CopywriterInputs, DraftCopyOutpu
         note = ` The documents could not be summarised (${summary.error?.message ?? TaskState[summary.state]}), so the copy has no context.`;
       }
     }
-    const outcome = draftCopy(draftInputs);
+    const outcome = draftCopy(draftInputs, ctx.tool);
     return { ...outcome, rationale: outcome.rationale + note };
   },
 });

@@ -1,3 +1,4 @@
+import type { ToolRunner } from "../../mesh/index.js";
 import type { WorkEvidence, WorkOutcome } from "../shared/tool-result.js";
 import { checkLength, codePointLength } from "./check-length.js";
 import {
@@ -27,8 +28,10 @@ export const MAX_CONTEXT_SNIPPET = 240;
  * decimals: each key message appearing verbatim (case and spacing aside), the call
  * to action present, the length within the limit, and, when context is given, its
  * snippet present in the body.
+ *
+ * Each render and length check is one call of its tool through `tool`.
  */
-export function draftCopy(inputs: DraftCopyInputs): WorkOutcome<DraftCopyOutputs> {
+export function draftCopy(inputs: DraftCopyInputs, tool: ToolRunner): WorkOutcome<DraftCopyOutputs> {
   const { brief } = inputs;
   const maxLength = brief.maxLength ?? defaultMaxLength[brief.channel];
   const templates = copyTemplates[brief.channel];
@@ -39,11 +42,8 @@ export function draftCopy(inputs: DraftCopyInputs): WorkOutcome<DraftCopyOutputs
   const context = trimToWordBoundary(tidy(inputs.context ?? ""), MAX_CONTEXT_SNIPPET);
   const callToAction = tidy(brief.callToAction);
 
-  let toolCalls = 0;
-  const render = (text: string, values: Record<string, string>): string => {
-    toolCalls += 1;
-    return renderTemplate(text, values);
-  };
+  const render = (text: string, values: Record<string, string>): string =>
+    tool("template.render", () => renderTemplate(text, values));
   const base = { product: tidy(brief.product), audience: tidy(brief.audience) };
   const values = {
     ...base,
@@ -57,13 +57,11 @@ export function draftCopy(inputs: DraftCopyInputs): WorkOutcome<DraftCopyOutputs
   const headline = trimToWordBoundary(render(template.headline, values), MAX_HEADLINE_LENGTH);
   let body = render(template.body, values);
 
-  toolCalls += 1;
-  let check = checkLength([headline, body, callToAction], maxLength);
+  let check = tool("text.check-length", () => checkLength([headline, body, callToAction], maxLength));
   const fullBodyLength = codePointLength(body);
   if (!check.within) {
     body = trimToWordBoundary(body, maxLength - codePointLength(headline) - codePointLength(callToAction));
-    toolCalls += 1;
-    check = checkLength([headline, body, callToAction], maxLength);
+    check = tool("text.check-length", () => checkLength([headline, body, callToAction], maxLength));
   }
 
   const copy = normalize(`${headline}\n${body}\n${callToAction}`);
@@ -107,7 +105,6 @@ export function draftCopy(inputs: DraftCopyInputs): WorkOutcome<DraftCopyOutputs
       `${maxLength} characters.${trimNote} ${met} of ${requirements.length} brief requirements met.`,
     evidence,
     confidence,
-    toolCalls,
   };
 }
 

@@ -25,7 +25,7 @@ export function publishDefinition(outboxDir: string) {
     tools: ["outbox.write", "outbox.verify"],
     requiredScopes: ["content:publish"],
     handle: (inputs, ctx) =>
-      withDomainErrors(() => publishContent(inputs, ctx.taskId, outboxDir), [
+      withDomainErrors(() => publishContent(inputs, ctx.taskId, outboxDir, ctx.tool), [
         [PublishConflictError, Code.AlreadyExists, "publish_conflict"],
         [PublishVerificationError, Code.DataLoss, "publish_verification_failed"],
       ]),

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { recordToolCalls } from "../shared/record-tool-calls.js";
 import { publishContentOutputSchema, type PublishContentInputs } from "./intent.js";
-import { publishContent, renderOutboxContent } from "./publish-content.js";
+import { publishContent as publishContentWith, renderOutboxContent } from "./publish-content.js";
 import { PublishConflictError } from "./publish-conflict-error.js";
 import { sha256Digest } from "./sha256-digest.js";
 
@@ -33,6 +34,13 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(outbox, { recursive: true, force: true });
 });
+
+// Runs the tools directly and records their names (the mesh would trace and count them).
+let record = recordToolCalls();
+beforeEach(() => {
+  record = recordToolCalls();
+});
+const publishContent = (inputs: PublishContentInputs, taskId: string, dir: string) => publishContentWith(inputs, taskId, dir, record.tool);
 
 describe("renderOutboxContent", () => {
   it("renders fixed-order JSON, with null for no schedule", () => {
@@ -68,8 +76,8 @@ describe("publishContent", () => {
         },
       ],
       confidence: 1,
-      toolCalls: 2,
     });
+    expect(record.calls).toEqual(["outbox.write", "outbox.verify"]);
     expect(await readFile(path, "utf8")).toBe(content);
     expect(validateOutputs(outcome.outputs)).toBe(true);
   });

@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import type { ToolRunner } from "../../mesh/index.js";
 import type { WorkOutcome } from "../shared/tool-result.js";
 import {
   MAX_TASK_ID_LENGTH,
@@ -29,7 +30,7 @@ export function renderOutboxContent(inputs: PublishContentInputs, taskId: string
  * Handles `content.publish`: writes the content to the outbox once per task id
  * (`outbox.write`), then reads the file back (`outbox.verify`). Publishing the same
  * task id again with the same inputs finds the identical file, leaves it untouched
- * and reports `alreadyPublished: true`.
+ * and reports `alreadyPublished: true`. Both tool calls run through `tool`.
  *
  * Confidence is 1: it is only returned after the read-back digest matched what was
  * meant to be written; any other outcome throws.
@@ -43,12 +44,13 @@ export async function publishContent(
   inputs: PublishContentInputs,
   taskId: string,
   outboxDir: string,
+  tool: ToolRunner,
 ): Promise<WorkOutcome<PublishContentOutputs>> {
   if (taskId === "" || taskId.length > MAX_TASK_ID_LENGTH) {
     throw new RangeError(`task id must have 1 to ${MAX_TASK_ID_LENGTH} characters, got ${taskId.length}`);
   }
-  const written = await writeOutboxFile(outboxDir, taskId, renderOutboxContent(inputs, taskId));
-  const verified = await verifyOutboxFile(written.path, written.digest);
+  const written = await tool("outbox.write", () => writeOutboxFile(outboxDir, taskId, renderOutboxContent(inputs, taskId)));
+  const verified = await tool("outbox.verify", () => verifyOutboxFile(written.path, written.digest));
   const action = written.alreadyPublished
     ? `found ${written.path} already holding the same ${verified.bytes} bytes and left it untouched`
     : `wrote ${verified.bytes} bytes to ${written.path} (temporary file, flushed, then linked into place)`;
@@ -77,6 +79,5 @@ export async function publishContent(
       },
     ],
     confidence: 1,
-    toolCalls: 2,
   };
 }

@@ -16,8 +16,8 @@ export const segmentLeadsDefinition = defineIntent<SegmentLeadsInputs, SegmentLe
   outputSchema: segmentLeadsOutputSchema,
   tools: ["csv.parse", "rules.evaluate"],
   requiredScopes: ["leads:read"],
-  handle: (inputs) =>
-    withDomainErrors(() => segmentLeads(inputs), [
+  handle: (inputs, ctx) =>
+    withDomainErrors(() => segmentLeads(inputs, ctx.tool), [
       [SegmentationRuleError, Code.InvalidArgument, "segmentation_rule_invalid"],
       [CsvFormatError, Code.InvalidArgument, "csv_invalid"],
     ]),

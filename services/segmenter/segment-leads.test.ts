@@ -1,8 +1,9 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { recordToolCalls } from "../shared/record-tool-calls.js";
 import { CsvFormatError } from "./csv-format-error.js";
 import { segmentLeadsOutputSchema, type SegmentRule } from "./intent.js";
-import { segmentLeads } from "./segment-leads.js";
+import { segmentLeads as segmentLeadsWith } from "./segment-leads.js";
 import { SegmentationRuleError } from "./segmentation-rule-error.js";
 
 const validateOutputs = new Ajv2020({ strict: true }).compile(segmentLeadsOutputSchema);
@@ -24,6 +25,13 @@ const rules: SegmentRule[] = [
   { segment: "us-smb", when: [{ field: "country", op: "eq", value: "US" }, { field: "employees", op: "lt", value: "500" }] },
   { segment: "europe", when: [{ field: "country", op: "in", value: ["DE", "FR", "ES"] }] },
 ];
+
+// Runs the tools directly and records their names (the mesh would trace and count them).
+let record = recordToolCalls();
+beforeEach(() => {
+  record = recordToolCalls();
+});
+const segmentLeads = (inputs: Parameters<typeof segmentLeadsWith>[0]) => segmentLeadsWith(inputs, record.tool);
 
 describe("segmentLeads", () => {
   it("segments quoted, multi-line CSV by first matching rule and rejects short rows", () => {
@@ -53,8 +61,8 @@ describe("segmentLeads", () => {
       ],
       // (4 matched / 5 accepted) × (5 accepted / 6 read)
       confidence: 0.6667,
-      toolCalls: 2,
     });
+    expect(record.calls).toEqual(["csv.parse", "rules.evaluate"]);
     expect(validateOutputs(outcome.outputs)).toBe(true);
   });
 

@@ -1,3 +1,4 @@
+import type { ToolRunner } from "../../mesh/index.js";
 import type { WorkEvidence, WorkOutcome } from "../shared/tool-result.js";
 import { CsvFormatError } from "./csv-format-error.js";
 import { evaluateRules } from "./evaluate-rules.js";
@@ -19,6 +20,7 @@ import { parseCsv, type CsvRecord } from "./parse-csv.js";
  * rest into `defaultSegment`. A lead's id is its `id` cell, else its `email` cell
  * (column names matched case-insensitively, values trimmed), else its line number.
  * Segments appear in rule order, then the default one; several rules may share one.
+ * The two tool calls run through `tool`.
  *
  * Confidence is `(rows matched by a rule / rows accepted) × (rows accepted / rows read)`,
  * rounded to 4 decimals, and 0 when no row is accepted: low when the rules leave many
@@ -28,9 +30,9 @@ import { parseCsv, type CsvRecord } from "./parse-csv.js";
  *   has an empty column name or repeats one.
  * @throws SegmentationRuleError when a rule names an unknown column or misuses `in`.
  */
-export function segmentLeads(inputs: SegmentLeadsInputs): WorkOutcome<SegmentLeadsOutputs> {
+export function segmentLeads(inputs: SegmentLeadsInputs, tool: ToolRunner): WorkOutcome<SegmentLeadsOutputs> {
   const defaultSegment = inputs.defaultSegment ?? DEFAULT_SEGMENT;
-  const [head, ...records] = parseCsv(inputs.csv);
+  const [head, ...records] = tool("csv.parse", () => parseCsv(inputs.csv));
   const header = readHeader(head);
   const idColumn = findColumn(header, "id");
   const emailColumn = findColumn(header, "email");
@@ -49,7 +51,7 @@ export function segmentLeads(inputs: SegmentLeadsInputs): WorkOutcome<SegmentLea
     } else accepted.push({ id, fields: record.fields });
   }
 
-  const matches = evaluateRules(inputs.rules, header, accepted.map((row) => row.fields));
+  const matches = tool("rules.evaluate", () => evaluateRules(inputs.rules, header, accepted.map((row) => row.fields)));
   const segments = new Map<string, LeadSegment>();
   for (const name of [...inputs.rules.map((rule) => rule.segment), defaultSegment]) {
     if (!segments.has(name)) segments.set(name, { name, count: 0, leadIds: [] });
@@ -92,7 +94,6 @@ export function segmentLeads(inputs: SegmentLeadsInputs): WorkOutcome<SegmentLea
       `${accepted.length - matched} went to ${JSON.stringify(defaultSegment)}.`,
     evidence,
     confidence,
-    toolCalls: 2,
   };
 }
 

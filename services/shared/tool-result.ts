@@ -1,6 +1,8 @@
-// The value every worker tool returns. The mesh handler wraps it into an
-// agentmesh.v1.Result (outputs → Struct, evidence → Evidence, toolCalls → Cost),
-// so the field names follow proto/agentmesh/v1/task.proto.
+// The value every worker's work returns. The mesh handler wraps it into an
+// agentmesh.v1.Result (outputs → Struct, evidence → Evidence), so the field names
+// follow proto/agentmesh/v1/task.proto. Tool calls are not reported here: the work
+// runs its tools through a `ToolRunner` (the task context's `tool`), and the mesh
+// counts them into the Result's Cost.
 
 /** One piece of evidence supporting a result: what was looked at, measured or produced. */
 export interface WorkEvidence {
@@ -24,6 +26,4 @@ export interface WorkOutcome<O> {
   evidence: WorkEvidence[];
   /** 0..1, computed from the work itself; each producer documents its formula. */
   confidence: number;
-  /** Number of tool invocations made. */
-  toolCalls: number;
 }

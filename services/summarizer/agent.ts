@@ -14,7 +14,7 @@ export const summarizeDefinition = defineIntent<SummarizeInputs, SummarizeOutput
   outputSchema: summarizeOutputSchema,
   tools: ["text.split-sentences", "text.rank-sentences"],
   requiredScopes: ["docs:read"],
-  handle: (inputs) => Promise.resolve(summarize(inputs)),
+  handle: (inputs, ctx) => Promise.resolve(summarize(inputs, ctx.tool)),
 });
 
 /** Starts the summarizer. */

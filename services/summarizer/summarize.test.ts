@@ -1,7 +1,8 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { recordToolCalls } from "../shared/record-tool-calls.js";
 import { summarizeOutputSchema } from "./intent.js";
-import { summarize } from "./summarize.js";
+import { summarize as summarizeWith } from "./summarize.js";
 
 const validateOutputs = new Ajv2020({ strict: true }).compile(summarizeOutputSchema);
 
@@ -17,6 +18,13 @@ const documents = [
     text: "Beta users praised the dashboard. Some users asked for campaign alerts. Support is available by email.",
   },
 ];
+
+// Runs the tools directly and records their names (the mesh would trace and count them).
+let record = recordToolCalls();
+beforeEach(() => {
+  record = recordToolCalls();
+});
+const summarize = (inputs: Parameters<typeof summarizeWith>[0]) => summarizeWith(inputs, record.tool);
 
 describe("summarize", () => {
   it("keeps the best sentences across documents in reading order", () => {
@@ -49,8 +57,8 @@ describe("summarize", () => {
       // Key weights: dashboard 1 (4 uses), teams, campaign, users .5, four more at .25: 3.5 in all;
       // the kept sentences hold dashboard, teams and users: 2 / 3.5.
       confidence: 0.5714,
-      toolCalls: 4,
     });
+    expect(record.calls).toEqual(["text.split-sentences", "text.split-sentences", "text.rank-sentences", "text.rank-sentences"]);
     expect(validateOutputs(outcome.outputs)).toBe(true);
   });
 
@@ -97,7 +105,7 @@ describe("summarize", () => {
     expect(outcome.outputs).toEqual({ summary: "", keyTerms: [], sentences: [] });
     expect(outcome.evidence).toEqual([]);
     expect(outcome.confidence).toBe(0);
-    expect(outcome.toolCalls).toBe(2 * docs.length);
+    expect(record.calls).toEqual([...docs.map(() => "text.split-sentences"), ...docs.map(() => "text.rank-sentences")]);
     expect(validateOutputs(outcome.outputs)).toBe(true);
   });
 

@@ -1,3 +1,4 @@
+import type { ToolRunner } from "../../mesh/index.js";
 import type { WorkEvidence, WorkOutcome } from "../shared/tool-result.js";
 import { extractTerms } from "./extract-terms.js";
 import {
@@ -28,25 +29,21 @@ interface Candidate extends SummarySentence {
  * `Σ w(t) over key terms t found in a kept sentence / Σ w(t) over all key terms`,
  * rounded to 4 decimals, where the key terms are the 8 heaviest and `w` is the
  * normalised frequency. It is 0 when the documents have no scorable term.
+ * The tool calls run through `tool`.
  *
  * @throws RangeError when `maxSentences` is not an integer from 1 to 20.
  */
-export function summarize(inputs: SummarizeInputs): WorkOutcome<SummarizeOutputs> {
+export function summarize(inputs: SummarizeInputs, tool: ToolRunner): WorkOutcome<SummarizeOutputs> {
   const maxSentences = inputs.maxSentences ?? DEFAULT_SUMMARY_SENTENCES;
   if (!Number.isInteger(maxSentences) || maxSentences < 1 || maxSentences > MAX_SUMMARY_SENTENCES) {
     throw new RangeError(`maxSentences must be an integer from 1 to ${MAX_SUMMARY_SENTENCES}, got ${maxSentences}`);
   }
-  let toolCalls = 0;
-  const split = inputs.documents.map((document) => {
-    toolCalls += 1;
-    return splitSentences(document.text);
-  });
+  const split = inputs.documents.map((document) => tool("text.split-sentences", () => splitSentences(document.text)));
   const weights = computeTermWeights(split.flat());
 
   const candidates: Candidate[] = [];
   split.forEach((sentences, documentIndex) => {
-    toolCalls += 1;
-    const scores = rankSentences(sentences, weights);
+    const scores = tool("text.rank-sentences", () => rankSentences(sentences, weights));
     sentences.forEach((text, position) => {
       candidates.push({ documentIndex, text, score: scores[position] ?? 0, position });
     });
@@ -77,7 +74,6 @@ export function summarize(inputs: SummarizeInputs): WorkOutcome<SummarizeOutputs
     rationale: explain(inputs.documents.length, candidates.length, weights.size, kept.length, keyTerms, confidence),
     evidence,
     confidence,
-    toolCalls,
   };
 }
 

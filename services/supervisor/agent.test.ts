@@ -25,7 +25,8 @@ function recordingValidator(): SchemaValidator & { readonly roots: string[] } {
 
 /**
  * The parts of a task context `campaign.launch` uses: `delegate` answers every
- * step in process with a completed result, so no gateway is needed.
+ * step in process with a completed result, so no gateway is needed; the
+ * supervisor declares no tools, so `tool` refuses like the mesh's would.
  */
 function inProcessContext(): TaskContext {
   const delegate = (sub: SubDelegation) =>
@@ -33,6 +34,9 @@ function inProcessContext(): TaskContext {
   return {
     taskId: "t", correlationId: "t", intent: "campaign.launch", caller: { subject: "alice", role: "supervisor", expiresAt: 0 }, depth: 0,
     signal: new AbortController().signal, deadline: undefined, constraints: undefined, artifacts: [], logger: createLogger("test", "error"), delegate,
+    tool: (name) => {
+      throw new Error(`campaign.launch does not declare tool ${name}`);
+    },
   };
 }
 

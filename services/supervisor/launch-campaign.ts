@@ -82,7 +82,6 @@ export async function launchCampaign(goal: LaunchCampaignInputs, ctx: TaskContex
     rationale: `Planned "${goal.goal}" with the ${plan.name} template as ${ordered.length} steps (${ordered.map((r) => r.intent).join(", ")}); every step's result met its success criteria.`,
     evidence: ordered.map((r) => ({ kind: "step_review", description: `${r.key}: ${r.intent} by ${r.agent}, ${r.state}, confidence ${r.confidence.toFixed(2)}`, uri: `task:${r.taskId}` })),
     confidence,
-    toolCalls: 0,
   };
 }
 
