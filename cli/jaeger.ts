@@ -122,7 +122,8 @@ export async function startJaeger(o: StartJaegerOptions): Promise<RunningJaeger>
   // and Jaeger must outlive the services, which export their last spans as they
   // stop; `stop()` ends it after them. Should this process exit first, it takes
   // Jaeger along (a SIGKILL of this process would leave it running).
-  const child = spawn(o.binary, ["--config", config], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // Jaeger's own OpenTelemetry stays off, so it does not send its spans into itself.
+  const child = spawn(o.binary, ["--config", config], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "none", OTEL_METRICS_EXPORTER: "none" } });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   child.once("exit", () => process.removeListener("exit", killOnExit));
@@ -165,7 +166,12 @@ export async function startJaeger(o: StartJaegerOptions): Promise<RunningJaeger>
  * set wins.
  */
 export function otlpEnvFor(jaeger: Pick<RunningJaeger, "otlpEndpoint">, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_TRACES_EXPORTER: "otlp", OTEL_BSP_SCHEDULE_DELAY: env.OTEL_BSP_SCHEDULE_DELAY ?? "1000" };
+  // Spans go to Jaeger and to the local store too (so a plain `agentmesh trace` still
+  // works); metrics stay local, since Jaeger takes no metrics.
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_TRACES_EXPORTER: "otlp,embedded", OTEL_METRICS_EXPORTER: "embedded",
+    OTEL_BSP_SCHEDULE_DELAY: env.OTEL_BSP_SCHEDULE_DELAY ?? "1000",
+  };
 }
 
 async function answers(url: string): Promise<boolean> {

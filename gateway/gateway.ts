@@ -130,13 +130,17 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     table,
     stop() {
       stopping ??= (async () => {
-        await server.shutdown(config.shutdownGraceMs);
-        if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
-        await approvals.stop();
-        await policy?.close();
-        forwarder.close();
-        await journal.close();
-        await telemetry.shutdown();
+        try {
+          await server.shutdown(config.shutdownGraceMs);
+          if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
+          await approvals.stop();
+          await policy?.close();
+          forwarder.close();
+          await journal.close();
+        } finally {
+          // Whatever failed above, the spans and metrics recorded so far are flushed.
+          await telemetry.shutdown();
+        }
       })();
       return stopping;
     },

@@ -160,14 +160,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     registered: registration.registered,
     stop() {
       stopping ??= (async () => {
-        await registration.stop();
-        await server.shutdown(config.shutdownGraceMs);
-        if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
-        await approvals.stop();
-        await policy?.close();
-        gateway.close();
-        await journal.close();
-        await telemetry.shutdown();
+        try {
+          await registration.stop();
+          await server.shutdown(config.shutdownGraceMs);
+          if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
+          await approvals.stop();
+          await policy?.close();
+          gateway.close();
+          await journal.close();
+        } finally {
+          // Whatever failed above, the spans and metrics recorded so far are flushed.
+          await telemetry.shutdown();
+        }
       })();
       return stopping;
     },

@@ -33,6 +33,16 @@ describe("the report's figures", () => {
     expect(reportRows(facts, { intent: "other" })).toEqual([]);
   });
 
+  it("counts a task's escalation once per kind, however often a retry was refused again or at how many hops", () => {
+    const refused = (t: number, service: string) => ({ kind: "escalation" as const, t, service, taskId: "r", intent: "i", agent: service, escalation: "refused" as const, reason: "scope_missing" });
+    const facts: MetricFact[] = [
+      refused(1, "gateway"), task({ t: 1, service: "gateway", taskId: "r", agent: "gateway", state: "rejected" }),
+      refused(2, "gateway"), task({ t: 2, service: "gateway", taskId: "r", agent: "gateway", state: "rejected" }),
+      refused(3, "w"),
+    ];
+    expect(reportRows(facts)).toMatchObject([{ tasks: 1, rejected: 1, refusals: 1, escalationRate: 1 }]);
+  });
+
   it("takes nearest-rank percentiles and parses windows", () => {
     expect([percentile([], 50), percentile([1], 95), percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 95)]).toEqual([undefined, 1, 2, 4]);
     expect([parseWindow("90s"), parseWindow("30m"), parseWindow("1h"), parseWindow("7d"), parseWindow("250ms")]).toEqual([90_000, 1_800_000, 3_600_000, 604_800_000, 250]);

@@ -116,9 +116,10 @@ export function reportRows(facts: readonly MetricFact[], filter: ReportFilter = 
     const count = (pred: (f: TaskFact) => boolean) => tasks.filter(pred).length;
     const done = tasks.filter((f) => f.state === "completed");
     const slo = tasks.map(sloMet).filter((m) => m !== undefined);
-    const esc = tasks.flatMap((f) => escalations.get(f.taskId) ?? []);
-    const approvalsRequested = esc.filter((e) => e.escalation === "approval_requested").length;
-    const refusals = esc.filter((e) => e.escalation === "refused").length;
+    // A task escalates once per kind however often it was retried or re-refused (and at however many hops).
+    const escalated = (kind: EscalationFact["escalation"]) => tasks.filter((f) => (escalations.get(f.taskId) ?? []).some((e) => e.escalation === kind)).length;
+    const approvalsRequested = escalated("approval_requested");
+    const refusals = escalated("refused");
     const durations = tasks.flatMap((f) => (f.durationMs === undefined ? [] : [f.durationMs])).sort((a, b) => a - b);
     const perSuccess = (sum: number) => (done.length === 0 ? undefined : sum / done.length);
     return {
