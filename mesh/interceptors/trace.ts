@@ -13,13 +13,14 @@
  */
 import { SpanKind, propagation, trace } from "@opentelemetry/api";
 import type { Attributes, Context, Link, Span } from "@opentelemetry/api";
+import { Code } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequest, DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshInterceptor } from "../call.js";
 import { approvalKey, callerKey, chainKey, decisionKey, traceKey } from "../context-keys.js";
-import { toConnectError } from "../errors.js";
+import { meshError, toConnectError } from "../errors.js";
 import { stateName } from "../tasks/task-states.js";
 import { extractContext } from "../telemetry/propagation.js";
 import { addressAttributes, decisionAttributes, rpcSystemOf, setRpcOutcome } from "../telemetry/span-attributes.js";
@@ -73,7 +74,20 @@ export function createTraceInterceptor(telemetry: Telemetry): MeshInterceptor {
       end(span, call, system, toConnectError(err), undefined);
       throw err;
     }
-    if (call.method.methodKind === "server_streaming") return traced(res as AsyncIterable<unknown>, (err) => end(span, call, system, err, undefined));
+    if (call.method.methodKind === "server_streaming") {
+      // Ends once: when the stream ends or fails, or when the call goes away (also
+      // before the stream was ever read, when the generator's finally never runs).
+      let ended = false;
+      const endOnce = (err: ConnectError | undefined) => {
+        if (ended) return;
+        ended = true;
+        call.signal.removeEventListener("abort", onAbort);
+        end(span, call, system, err, undefined);
+      };
+      const onAbort = () => endOnce(meshError(Code.Canceled, "the call ended before the stream did", { reason: "call_ended" }));
+      call.signal.addEventListener("abort", onAbort, { once: true });
+      return traced(res as AsyncIterable<unknown>, endOnce);
+    }
     end(span, call, system, undefined, delegate ? (res as DelegateResponse) : undefined);
     return res;
   };
