@@ -118,10 +118,13 @@ function createProgram(config: CliConfig): Command {
     .command("result")
     .description("print the result of a task in any state")
     .argument("<task-id>")
+    .option("--json", "print the result as proto JSON (every field, e.g. the error's reason)")
     .addOption(gatewayOption())
-    .action((taskId: string, o: { gateway: string }) =>
+    .action((taskId: string, o: { gateway: string; json?: boolean }) =>
       callGateway(o.gateway, async (client) => {
-        printResult(await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + 10_000 }));
+        const result = await client.unary(DelegationService.method.getResult, { taskId }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + 10_000 });
+        if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
+        else printResult(result);
       }),
     );
 

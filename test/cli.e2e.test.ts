@@ -162,6 +162,8 @@ describe("agentmesh up + delegate", () => {
     expect(decided).toBe(`denied ${id} by erin: content.publish (task e2e-2) — the task ends REJECTED with the reason\n`);
     const { stdout: result } = await cli("result", "e2e-2", "--gateway", gateway);
     expect(result.split("\n")[0]).toMatch(/^✘ content\.publish → gateway {2}\[rejected\] .* \(task e2e-2\) {2}— denied by erin: wrong channel$/);
+    const { stdout: asJson } = await cli("result", "e2e-2", "--json", "--gateway", gateway);
+    expect((JSON.parse(asJson) as { state: string; error: { reason: string } })).toMatchObject({ state: "TASK_STATE_REJECTED", error: { reason: "approval_denied" } });
     expect(readdirSync(join(home, "outbox"))).toEqual(["e2e-1.publish.json"]);
   });
 
