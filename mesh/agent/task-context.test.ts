@@ -50,7 +50,7 @@ function taskContext(tools: readonly string[]): TaskContextWithChildren {
     .set(otelContextKey, trace.setSpan(ROOT_CONTEXT, taskSpan));
   return createTaskContext(req, meshCall(DelegationService.method.delegate, req, values), new AbortController().signal, tools, {
     // Tools never reach the gateway: these two are never called.
-    agent: "worker", gateway: undefined as never, token: () => Promise.reject(new Error("no gateway")), logger: recordingLogger(), telemetry,
+    gateway: undefined as never, token: () => Promise.reject(new Error("no gateway")), logger: recordingLogger(), telemetry,
   });
 }
 

@@ -38,7 +38,6 @@ import type { Logger } from "../logger.js";
 
 /** What `createTaskContext` needs from the agent. */
 export interface TaskContextDeps {
-  readonly agent: string;
   readonly gateway: GrpcClient;
   readonly token: () => Promise<string>;
   readonly logger: Logger;

@@ -56,6 +56,8 @@ export interface ApprovalStore {
    * of concurrent decisions exactly one wins.
    */
   settle(approvalId: string, state: ApprovalState, by: string, reason: string): Promise<HeldTask>;
+  /** How many approvals `requestedBy` has pending for `intent`. */
+  pendingCount(requestedBy: string, intent: string): number;
   /** Pending approvals whose time ran out (they are not changed). */
   overdue(now?: number): HeldTask[];
   close(): Promise<void>;
@@ -152,6 +154,11 @@ export function createApprovalStore(o: ApprovalStoreOptions = {}): ApprovalStore
         throw err;
       }
       return held;
+    },
+    pendingCount(requestedBy, intent) {
+      let n = 0;
+      for (const h of byId.values()) if (h.approval.state === ApprovalState.PENDING && h.approval.requestedBy === requestedBy && h.approval.intent === intent) n++;
+      return n;
     },
     overdue(now = Date.now()) {
       return [...byId.values()].filter((h) => h.approval.state === ApprovalState.PENDING && timestampDate(h.approval.expiresAt!).getTime() <= now);

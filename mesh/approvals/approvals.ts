@@ -171,7 +171,7 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
       return { result: rec!.result };
     }
     if (decision === undefined || decision.allow) return next(call);
-    const pending = approvals.list(ApprovalState.PENDING).filter((h) => h.approval.requestedBy === caller.subject && h.approval.intent === req.intent).length;
+    const pending = approvals.pendingCount(caller.subject, req.intent);
     if (pending >= maxPendingPerCaller) {
       throw meshError(Code.ResourceExhausted, `${caller.subject} already has ${pending} ${req.intent} tasks waiting for approval; wait for decisions before asking for more`, {
         reason: "too_many_pending_approvals",
