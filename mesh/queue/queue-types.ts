@@ -95,8 +95,12 @@ export interface TaskQueue {
   depth(subject?: string): Promise<number>;
   /** Dead letters, oldest first (of one subject when set). */
   deadLetters(subject?: string): Promise<DeadLetter[]>;
-  /** Puts a dead letter back on its queue with a fresh attempt count; false when there is none with that id. */
-  redrive(id: string): Promise<boolean>;
+  /**
+   * Puts a dead letter back on its queue with a fresh attempt count (and, when
+   * `data` is given, that body instead of its old one: e.g. fresh credentials);
+   * false when there is none with that id.
+   */
+  redrive(id: string, data?: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
 }
 
