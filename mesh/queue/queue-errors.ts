@@ -40,6 +40,22 @@ export class InvalidSubjectError extends Error {
   }
 }
 
+/** A KV key that is not 1–256 printable ASCII characters. */
+export class InvalidKeyError extends Error {
+  override readonly name = "InvalidKeyError";
+  /** The same key is refused again. */
+  readonly nonRetryable = true;
+
+  constructor(readonly key: string) {
+    super(`invalid KV key ${JSON.stringify(key.slice(0, 300))}: expected 1-256 printable ASCII characters`);
+  }
+}
+
+/** True when `key` is 1–256 printable ASCII characters (space to "~"). */
+export function isValidKey(key: string): boolean {
+  return /^[\x20-\x7e]{1,256}$/.test(key);
+}
+
 /**
  * The reason recorded for an attempt whose consumer neither acked, nak'ed nor
  * called `working()` within the ack wait (it died or hung). Both adapters record

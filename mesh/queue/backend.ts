@@ -1,0 +1,45 @@
+/**
+ * Picks the queue backend from AGENTMESH_QUEUE (read by each service's config.ts,
+ * passed here as `url`): unset, empty or "embedded" opens the embedded backend in
+ * `dir`; a `nats://` URL opens the NATS JetStream adapter, loaded only then so a
+ * mesh without NATS never loads its client.
+ */
+import type { QueueBackend, QueueSettings } from "./queue-types.js";
+import { openEmbeddedBackend } from "./embedded/embedded-backend.js";
+
+/** Options of `openQueueBackend`. */
+export interface OpenQueueBackendOptions {
+  /** AGENTMESH_QUEUE: undefined, "", "embedded", or `nats://host:port[,nats://...]`. */
+  readonly url: string | undefined;
+  /** The embedded backend's directory (unused for NATS). */
+  readonly dir: string;
+  /** Ack wait, deliveries and back-off; each adapter's defaults when unset. */
+  readonly settings?: QueueSettings;
+}
+
+/** AGENTMESH_QUEUE holds something that names no backend. */
+export class QueueUrlError extends Error {
+  override readonly name = "QueueUrlError";
+  /** A configuration mistake: the same value fails again. */
+  readonly nonRetryable = true;
+
+  constructor(readonly url: string) {
+    super(`AGENTMESH_QUEUE=${JSON.stringify(url)} names no queue backend: use "embedded" (or leave it unset) for the embedded backend, or nats://host:port for NATS JetStream`);
+  }
+}
+
+/**
+ * Opens the queue backend that `url` names.
+ *
+ * @throws QueueUrlError when `url` is neither empty, "embedded" nor a `nats://` URL;
+ *   whatever the chosen adapter throws when it cannot open
+ */
+export async function openQueueBackend(options: OpenQueueBackendOptions): Promise<QueueBackend> {
+  const url = options.url?.trim() ?? "";
+  if (url === "" || url === "embedded") return openEmbeddedBackend(options.dir, options.settings);
+  if (url.startsWith("nats://")) {
+    const { openNatsBackend } = await import("./nats/nats-backend.js");
+    return openNatsBackend(url, options.settings);
+  }
+  throw new QueueUrlError(url);
+}
