@@ -1,0 +1,170 @@
+/**
+ * The saga coordinator: a durable consumer of `saga.events` that drives every
+ * saga forward one event at a time. For each event it reads the saga's state
+ * from the KvStore, applies the event with compare-and-set (saga-transition.ts),
+ * publishes the next event and only then acks, so a coordinator that dies at any
+ * point leaves an unacked event that is delivered again, and the state tells what
+ * was already done. A `step.requested` event is the one that works: it delegates
+ * the step through the gateway (step-runner.ts) and publishes its outcome.
+ *
+ * Retries: a step whose delegation failed in a way a retry may fix is nak'ed and
+ * delivered again after a back-off, with the same task id; after
+ * `maxStepAttempts` deliveries it fails for good and the saga compensates.
+ */
+import type { Delivery, QueueConsumer, TaskQueue } from "../queue/queue-types.js";
+import type { Logger } from "../logger.js";
+import type { JsonObject, SagaDefinition } from "./saga-definition.js";
+import { decodeSagaEvent, encodeSagaEvent, MalformedSagaEventError, sagaEventId, sagaEventsSubject } from "./saga-events.js";
+import type { SagaEvent, StepRequestedEvent } from "./saga-events.js";
+import type { SagaState, StepError } from "./saga-state.js";
+import { SagaNotFoundError } from "./saga-store.js";
+import type { SagaStore } from "./saga-store.js";
+import { applySagaEvent, awaited, recordAttempt } from "./saga-transition.js";
+import type { StepOutcome, StepRunner } from "./step-runner.js";
+
+/** Options of `startSagaCoordinator`. */
+export interface SagaCoordinatorOptions {
+  readonly queue: TaskQueue;
+  readonly store: SagaStore;
+  /** The sagas this coordinator can drive, by name. */
+  readonly definitions: ReadonlyMap<string, SagaDefinition>;
+  readonly runStep: StepRunner;
+  readonly logger: Logger;
+  /** Deliveries of a step request before its delegation fails for good; default 4 (keep it below the queue's `maxDeliveries`). */
+  readonly maxStepAttempts?: number;
+  /** Delay before a step is tried again after the n-th retryable failure (the last repeats); default [1000, 5000, 15000]. */
+  readonly retryBackoffMs?: readonly number[];
+  /** How often a running step tells the queue it is still being worked on; default 5 s (keep it well below the queue's ack wait). */
+  readonly heartbeatMs?: number;
+  /** Events handled at once (a step held for approval occupies one); default 16. */
+  readonly maxInFlight?: number;
+  /** The clock; default `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+/** A running coordinator. */
+export interface SagaCoordinator {
+  /** Re-publishes the event every unfinished saga waits for (absorbed when it is queued already); resolves to how many sagas that was. */
+  resume(): Promise<number>;
+  /** Stops taking events; steps running now are abandoned (their events are delivered again) and awaited. */
+  stop(): Promise<void>;
+}
+
+/** Publishes `event` on the saga subject (deduplicated by its id). */
+export async function publishSagaEvent(queue: TaskQueue, event: SagaEvent): Promise<void> {
+  await queue.enqueue({ id: sagaEventId(event), subject: sagaEventsSubject, data: encodeSagaEvent(event), headers: { "saga-id": event.sagaId, kind: event.kind } });
+}
+
+/** Starts consuming `saga.events`. */
+export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator {
+  const maxStepAttempts = o.maxStepAttempts ?? 4;
+  const backoff = o.retryBackoffMs ?? [1000, 5000, 15000];
+  const heartbeatMs = o.heartbeatMs ?? 5000;
+  const now = () => (o.now ?? (() => new Date()))().toISOString();
+  const stopping = new AbortController();
+
+  const apply = async (event: Exclude<SagaEvent, StepRequestedEvent>): Promise<void> => {
+    const next = await o.store.mutate(event.sagaId, (current) => {
+      const t = applySagaEvent(current, event, now());
+      if (t.changed) o.logger.info("saga event applied", { saga_id: event.sagaId, event: event.kind, status: t.state.status });
+      return { state: t.changed ? t.state : undefined, result: t.next };
+    });
+    for (const e of next) await publishSagaEvent(o.queue, e);
+  };
+
+  const runRequested = async (event: StepRequestedEvent, delivery: Delivery): Promise<void> => {
+    const state = await o.store.mutate(event.sagaId, (current) => {
+      if (current.steps[event.step]?.[event.phase].state !== "running") return { state: undefined, result: undefined };
+      return { state: recordAttempt(current, event.step, event.phase, delivery.attempt, now(), delivery.errors.at(-1)), result: current };
+    });
+    // A stale request (the step ended meanwhile): whoever ended it published what comes next.
+    if (state === undefined) return delivery.ack();
+    const outcome = await runWithHeartbeat(state, event, delivery);
+    const attempts = delivery.attempt;
+    if (outcome.kind === "retry" && attempts < maxStepAttempts) {
+      o.logger.warn("saga step will be retried", { saga_id: event.sagaId, step: event.step, phase: event.phase, attempt: attempts, error: outcome.message });
+      return delivery.nak(outcome.message, backoff[Math.min(attempts, backoff.length) - 1]);
+    }
+    const step = event.step;
+    const result: SagaEvent = outcome.kind === "completed"
+      ? { kind: "step.completed", sagaId: event.sagaId, step, phase: event.phase, agent: outcome.agent, outputs: outcome.outputs, attempts }
+      : { kind: "step.failed", sagaId: event.sagaId, step, phase: event.phase, attempts, error: outcome.kind === "failed" ? outcome.error : exhausted(attempts, outcome.message) };
+    await publishSagaEvent(o.queue, result);
+    await delivery.ack();
+  };
+
+  /** Delegates the requested step, telling the queue every `heartbeatMs` that the delivery is still worked on. */
+  const runWithHeartbeat = async (state: SagaState, event: StepRequestedEvent, delivery: Delivery): Promise<StepOutcome> => {
+    const definition = o.definitions.get(state.name);
+    if (definition === undefined) return { kind: "failed", error: { code: "failed_precondition", reason: "saga_unknown", message: `this coordinator has no saga named ${state.name}` } };
+    let inputs: JsonObject;
+    try {
+      inputs = stepInputs(definition, state, event);
+    } catch (err) {
+      return { kind: "failed", error: { code: "invalid_argument", reason: "step_inputs_failed", message: `building the inputs of ${state.steps[event.step]!.name} failed: ${(err as Error).message}` } };
+    }
+    const action = state.steps[event.step]![event.phase];
+    const timer = setInterval(() => {
+      delivery.working().catch((err: unknown) => o.logger.warn("could not extend the delivery", { saga_id: event.sagaId, error: String(err) }));
+    }, heartbeatMs);
+    try {
+      return await o.runStep({ sagaId: state.sagaId, taskId: action.taskId, intent: action.intent, inputs }, stopping.signal);
+    } finally {
+      clearInterval(timer);
+    }
+  };
+
+  const handle = async (delivery: Delivery): Promise<void> => {
+    let event: SagaEvent;
+    try {
+      event = decodeSagaEvent(delivery.data);
+    } catch (err) {
+      if (err instanceof MalformedSagaEventError) return delivery.term(err.message);
+      throw err;
+    }
+    try {
+      if (event.kind === "step.requested") await runRequested(event, delivery);
+      else {
+        await apply(event);
+        await delivery.ack();
+      }
+    } catch (err) {
+      if (err instanceof SagaNotFoundError) return delivery.term(err.message);
+      if (stopping.signal.aborted) return delivery.nak("the coordinator stopped while it handled the event", 0);
+      throw err;
+    }
+  };
+
+  const consumer: QueueConsumer = o.queue.consume(sagaEventsSubject, handle, { maxInFlight: o.maxInFlight ?? 16 });
+  return {
+    async resume() {
+      let count = 0;
+      for (const id of await o.store.list()) {
+        const saga = await o.store.get(id);
+        if (saga === undefined) continue;
+        const events = saga.state.status === "running" && saga.state.steps[0]?.do.state === "pending" ? [{ kind: "saga.started", sagaId: id } as const] : awaited(saga.state);
+        for (const e of events) await publishSagaEvent(o.queue, e);
+        if (events.length > 0) count++;
+      }
+      return count;
+    },
+    async stop() {
+      stopping.abort(new Error("the saga coordinator is stopping"));
+      await consumer.stop();
+    },
+  };
+}
+
+/** The inputs of the requested delegation, from the saga's input and the outputs of its completed steps. */
+export function stepInputs(definition: SagaDefinition, state: SagaState, event: Pick<StepRequestedEvent, "step" | "phase">): JsonObject {
+  const step = definition.steps[event.step];
+  if (step === undefined) throw new Error(`the saga has no step ${event.step}`);
+  const outputs: Record<string, JsonObject> = {};
+  for (const s of state.steps) if (s.do.state === "completed") outputs[s.name] = s.do.outputs ?? {};
+  const ctx = { input: state.input, outputs };
+  return event.phase === "do" ? step.inputs(ctx) : step.compensation.inputs({ ...ctx, output: outputs[step.name] ?? {} });
+}
+
+function exhausted(attempts: number, message: string): StepError {
+  return { code: "unavailable", reason: "retries_exhausted", message: `gave up after ${attempts} attempts; the last failed with ${message}` };
+}

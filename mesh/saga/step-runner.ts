@@ -1,0 +1,101 @@
+/**
+ * How the coordinator runs one delegation of a saga step: a synchronous
+ * `Delegate` through the gateway under the coordinator's own identity, with the
+ * step's deterministic task id, so that a redo (a redelivered event, a restarted
+ * coordinator or gateway) joins the running task or answers its stored result
+ * instead of running it twice. A task the gateway answers before it ends (held
+ * for a human approval) is followed with `WatchResult` until it does.
+ */
+import type { ConnectError } from "@connectrpc/connect";
+import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
+import type { GrpcClient } from "../client/grpc-client.js";
+import { codeName, errorDetailOf, isRetryable, toConnectError } from "../errors.js";
+import { isTerminal, stateName } from "../tasks/task-states.js";
+import type { JsonObject } from "./saga-definition.js";
+import type { StepError } from "./saga-state.js";
+
+/** One delegation to run. */
+export interface StepDelegation {
+  readonly sagaId: string;
+  /** `<saga id>.<step>.<phase>`. */
+  readonly taskId: string;
+  readonly intent: string;
+  readonly inputs: JsonObject;
+}
+
+/**
+ * How a delegation ended: `completed`; `failed` for good (refused, rejected,
+ * denied, canceled, or failed in a way a retry cannot fix); or `retry` (the task
+ * or the call failed in a way the same task id may get past).
+ */
+export type StepOutcome =
+  | { readonly kind: "completed"; readonly agent: string; readonly outputs: JsonObject }
+  | { readonly kind: "failed"; readonly error: StepError }
+  | { readonly kind: "retry"; readonly message: string };
+
+/**
+ * Runs a delegation. Rejects only when `signal` aborts (the coordinator stops):
+ * the delegation's outcome is then unknown and the event is delivered again.
+ */
+export type StepRunner = (delegation: StepDelegation, signal: AbortSignal) => Promise<StepOutcome>;
+
+/** Options of `createGatewayStepRunner`. */
+export interface GatewayStepRunnerOptions {
+  readonly gateway: GrpcClient;
+  /** The coordinator's bearer token (made fresh when it nears expiry). */
+  readonly token: () => Promise<string>;
+  /** Deadline of one delegation once it runs; default 10 minutes. A task held for approval waits without one. */
+  readonly timeoutMs?: number;
+}
+
+/** Creates the runner that delegates through the gateway. */
+export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner {
+  const timeoutMs = o.timeoutMs ?? 10 * 60_000;
+  return async (d, signal) => {
+    const metadata = async () => ({ authorization: `Bearer ${await o.token()}` });
+    try {
+      const res = await o.gateway.unary(DelegationService.method.delegate, { taskId: d.taskId, correlationId: d.sagaId, intent: d.intent, inputs: d.inputs as never }, {
+        metadata: await metadata(), signal, deadline: Date.now() + timeoutMs,
+      });
+      let result = res.result!;
+      if (!isTerminal(result.state)) {
+        for await (const ev of o.gateway.serverStream(DelegationService.method.watchResult, { taskId: d.taskId }, { metadata: await metadata(), signal })) {
+          if (ev.result !== undefined) result = ev.result;
+          if (isTerminal(ev.state)) break;
+        }
+      }
+      return outcomeOf(result);
+    } catch (err) {
+      if (signal.aborted) throw toConnectError(signal.reason);
+      return outcomeOfError(toConnectError(err));
+    }
+  };
+}
+
+/** What a task's result means for the saga. */
+export function outcomeOf(result: Result): StepOutcome {
+  switch (result.state) {
+    case TaskState.COMPLETED:
+      return { kind: "completed", agent: result.agent, outputs: result.outputs ?? {} };
+    case TaskState.FAILED:
+      if (result.error?.retryable === true) return { kind: "retry", message: result.error.message };
+      break;
+    case TaskState.REJECTED:
+    case TaskState.CANCELED:
+    case TaskState.DEAD_LETTERED:
+      break;
+    default:
+      // The watch ended before the task did (the gateway went away): follow it again.
+      return { kind: "retry", message: `the task was still ${stateName(result.state)} when its watch ended` };
+  }
+  const error = result.error;
+  return { kind: "failed", error: { code: error?.code || stateName(result.state), reason: error?.reason ?? "", message: error?.message || `the task ended ${stateName(result.state)}` } };
+}
+
+/** What a refused or failed call means for the saga: retry the retryable codes, fail on the rest. */
+export function outcomeOfError(err: ConnectError): StepOutcome {
+  if (isRetryable(err.code)) return { kind: "retry", message: `${codeName(err.code)}: ${err.rawMessage}` };
+  return { kind: "failed", error: { code: codeName(err.code), reason: errorDetailOf(err)?.reason ?? "", message: err.rawMessage } };
+}
