@@ -333,6 +333,25 @@ export function describeQueueBackendConformance(name: string, open: OpenQueueBac
         expect(await b.queue.redrive(`${run}-no-such-message`)).toBe(false);
       });
 
+      it("redrives with a replacement body when one is given", async () => {
+        const b = await openTracked();
+        const subj = subject("redrivebody");
+        const id = `${run}-redrive-body`;
+        await b.queue.enqueue({ id, subject: subj, data: bytes("stale credentials"), headers: { k: "v" } });
+        const got: ReturnType<typeof seen>[] = [];
+        consume(b, subj, async (d) => {
+          got.push(seen(d));
+          if (d.attempt === 1 && got.length === 1) await d.term("expired");
+          else await d.ack();
+        });
+        await waitFor("a dead letter", async () => (await b.queue.deadLetters(subj)).length === 1);
+        expect(await b.queue.redrive(id, bytes("fresh credentials"))).toBe(true);
+        await waitFor("redelivery", () => got.length === 2);
+        expect(got[1]).toEqual({ id, subject: subj, data: "fresh credentials", headers: { k: "v" }, attempt: 1, errors: [] });
+        await waitFor("depth 0", async () => (await b.queue.depth(subj)) === 0);
+        expect(await b.queue.deadLetters(subj)).toEqual([]);
+      });
+
       it("lists dead letters oldest first, of one subject or of all", async () => {
         const b = await openTracked();
         const s1 = subject("dl1");

@@ -106,7 +106,7 @@ class EmbeddedQueue implements TaskQueue {
     return letters.sort((a, b) => a.deadAt - b.deadAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async redrive(id: string): Promise<boolean> {
+  async redrive(id: string, data?: Uint8Array): Promise<boolean> {
     const held = join(this.paths.dead, `.tmp-redrive-${messageKey(id)}-${randomToken()}`);
     try {
       await rename(deadPath(this.paths, id), held);
@@ -118,7 +118,8 @@ class EmbeddedQueue implements TaskQueue {
     if (!ticket) return false;
     const { deadAt: _deadAt, ...rest } = ticket;
     await ensureDirs(join(this.paths.ready, ticket.subject));
-    await rewriteAndMove(held, { ...rest, errors: [] }, readyPath(this.paths, ticket, Date.now()));
+    const body = data === undefined ? rest.data : Buffer.from(data).toString("base64");
+    await rewriteAndMove(held, { ...rest, data: body, errors: [] }, readyPath(this.paths, ticket, Date.now()));
     return true;
   }
 
