@@ -1,0 +1,33 @@
+/**
+ * Deployment helpers (npm run -s deploy -- <command>):
+ *
+ *   render <overlay>   print the manifests of deploy/k8s/overlays/<overlay> (dev, prod),
+ *                      rendered by the pinned kustomize (built on first use)
+ *   keys [dir]         make the deployment's keys in dir (default .agentmesh/deploy-keys)
+ *                      and print the kubectl commands that store them as Secrets
+ *
+ * See docs/deploy.md.
+ */
+import { resolve } from "node:path";
+import { kubectlSecretCommands, writeDeployKeys } from "../deploy/deploy-keys.js";
+import { listOverlays, renderOverlay } from "../deploy/render-manifests.js";
+import { toolPath, ToolUnavailableError } from "../tools/index.js";
+
+const [command, arg] = process.argv.slice(2);
+try {
+  if (command === "render" && arg !== undefined) {
+    process.stdout.write(await renderOverlay(await toolPath("kustomize"), arg));
+  } else if (command === "keys") {
+    const dir = resolve(arg ?? ".agentmesh/deploy-keys");
+    const keys = await writeDeployKeys(dir);
+    process.stderr.write(`keys written to ${keys.dir} (role keys: ${keys.roleKeys})\n`);
+    process.stderr.write(`CLI: AGENTMESH_HOME=${resolve(dir, "cli")} npx agentmesh ...\nKubernetes Secrets:\n`);
+    process.stdout.write(kubectlSecretCommands(dir).join("\n") + "\n");
+  } else {
+    process.stderr.write(`usage: npm run -s deploy -- render <${listOverlays().join("|")}> | keys [dir]\n`);
+    process.exitCode = 2;
+  }
+} catch (err) {
+  process.stderr.write(`deploy: ${err instanceof ToolUnavailableError ? err.message : (err as Error).message}\n`);
+  process.exitCode = 1;
+}
