@@ -12,13 +12,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
+import { AuditRecordSchema } from "../../gen/agentmesh/v1/audit_pb.js";
 import { createContextValues } from "@connectrpc/connect";
 import { DelegateRequestSchema, DelegateResponseSchema, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { DataClass } from "../../gen/agentmesh/v1/task_pb.js";
-import { callerKey, chainKey, createLogger, createPolicyInterceptor, traceKey } from "../../mesh/index.js";
-import type { AuditLog, DelegationChain, Identity, MeshCall, MeshHandler, PolicyEngine, PolicyInput, PolicyService, UsageCounters } from "../../mesh/index.js";
+import { callerKey, chainKey, createLogger, createPolicyInterceptor, createUsageCounters, loadPolicyBundle, traceKey } from "../../mesh/index.js";
+import type { AuditLog, ContractDecision, DelegationChain, Identity, MeshCall, MeshHandler, PolicyEngine, PolicyInput, PolicyService, UsageCounters } from "../../mesh/index.js";
 import { meshCall } from "../../test/support/mesh-call.js";
+import { buildFixturePolicy } from "../../test/support/policy-fixture.js";
 import { repoRoot } from "../../tools/index.js";
 
 /** The service that evaluates: the copywriter agent (it also checks its tools' scopes). */
@@ -91,4 +93,50 @@ export async function realisticPolicyInput(engine: PolicyEngine, parts: StepPart
   await createRealisticStep(recording, parts)(createRealisticCall());
   if (seen === undefined) throw new Error("the policy step did not evaluate the call");
   return seen;
+}
+
+/** An audit log that keeps nothing: the step without the cost of auditing. */
+export const discardingAuditLog: AuditLog = {
+  record: () => create(AuditRecordSchema),
+  query: () => [],
+  flush: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
+
+/** Usage counters and a clock that moves 1 s per reading: windows of 60 s roll over, so no quota is ever reached. */
+export function stepParts(audit: AuditLog): StepParts {
+  let clock = 1_795_564_521_000;
+  return { quotas: createUsageCounters(), audit, now: () => (clock += 1000) };
+}
+
+/** A policy whose decision ignores the input: the floor under any policy. */
+export const emptyPolicyRego = `package agentmesh
+
+decision := {"allow": true, "requires_approval": false, "reasons": []}
+`;
+
+/** The two engines the policy figures compare, and the realistic input both are checked to allow. */
+export interface PolicyPair {
+  /** The committed bundle (policy/build). */
+  readonly real: PolicyEngine;
+  /** `emptyPolicyRego`, built now with the pinned OPA. */
+  readonly empty: PolicyEngine;
+  readonly manifest: { revision: string; digest: string; opa: string };
+  readonly input: PolicyInput;
+}
+
+/** Loads the committed bundle and builds the empty one under `work`; throws unless both allow the realistic input. */
+export async function loadPolicyPair(work: string): Promise<PolicyPair> {
+  const realBundle = join(repoRoot, "policy", "build");
+  const manifest = JSON.parse(readFileSync(join(realBundle, "manifest.json"), "utf8")) as PolicyPair["manifest"];
+  const real = await loadPolicyBundle(realBundle);
+  const empty = await loadPolicyBundle(await buildFixturePolicy(join(work, "empty"), { revision: "empty" }, { rego: emptyPolicyRego }));
+  const input = await realisticPolicyInput(real, stepParts(discardingAuditLog));
+  expectAllow("the committed bundle on the realistic input", real.evaluate(input));
+  expectAllow("the empty policy", empty.evaluate(input));
+  return { real, empty, manifest, input };
+}
+
+function expectAllow(what: string, d: ContractDecision): void {
+  if (!d.allow || d.reasons.length > 0) throw new Error(`${what}: expected a plain allow, got ${JSON.stringify(d)}`);
 }

@@ -34,32 +34,23 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as os from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { create } from "@bufbuild/protobuf";
-import { AuditRecordSchema } from "../../gen/agentmesh/v1/audit_pb.js";
-import { createAuditLog, createLogger, createUsageCounters, loadPolicyBundle } from "../../mesh/index.js";
-import type { AuditLog, ContractDecision, PolicyEngine } from "../../mesh/index.js";
-import { buildFixturePolicy } from "../../test/support/policy-fixture.js";
+import { createAuditLog, createLogger } from "../../mesh/index.js";
+import type { PolicyEngine } from "../../mesh/index.js";
 import { repoRoot } from "../../tools/index.js";
 import { waitForQuiet, withCpuUse } from "./cpu-contention.js";
 import type { CpuUse } from "./cpu-contention.js";
 import { median, sampleAsync, sampleSync } from "./latency-sample.js";
 import type { LatencySample } from "./latency-sample.js";
-import { createRealisticCall, createRealisticStep, realisticPolicyInput } from "./realistic-call.js";
-import type { StepParts } from "./realistic-call.js";
+import { createRealisticCall, createRealisticStep, discardingAuditLog, loadPolicyPair, stepParts } from "./realistic-call.js";
+import { positiveIntEnv } from "../suite/env.js";
 
-const CALLS = positiveInt("BENCH_CALLS", 20_000);
-const ROUNDS = positiveInt("BENCH_ROUNDS", 5);
-const WARMUP_CALLS = positiveInt("BENCH_WARMUP_CALLS", 20_000);
-const AUDIT_CALLS = positiveInt("BENCH_AUDIT_CALLS", 2_000);
+const CALLS = positiveIntEnv("BENCH_CALLS", 20_000);
+const ROUNDS = positiveIntEnv("BENCH_ROUNDS", 5);
+const WARMUP_CALLS = positiveIntEnv("BENCH_WARMUP_CALLS", 20_000);
+const AUDIT_CALLS = positiveIntEnv("BENCH_AUDIT_CALLS", 2_000);
 const AUDIT_DIR = process.env.BENCH_AUDIT_DIR ?? os.tmpdir();
 const FOREIGN_CPU_LIMIT = Number(process.env.BENCH_FOREIGN_CPU_LIMIT ?? 0.25);
 const ATTEMPTS = 3;
-
-/** A policy whose decision ignores the input: the floor under any policy. */
-const emptyRego = `package agentmesh
-
-decision := {"allow": true, "requires_approval": false, "reasons": []}
-`;
 
 /** One measured variant; `flushMs` only for step+audit. */
 interface Measured extends LatencySample {
@@ -78,35 +69,10 @@ interface Variant {
   measure(calls: number): Promise<Measured>;
 }
 
-/** An audit log that keeps nothing: the step without the cost of auditing. */
-const discardingAuditLog: AuditLog = {
-  record: () => create(AuditRecordSchema),
-  query: () => [],
-  flush: () => Promise.resolve(),
-  close: () => Promise.resolve(),
-};
-
-/** Usage counters and a clock that moves 1 s per reading: windows of 60 s roll over, so no quota is ever reached. */
-function stepParts(audit: AuditLog): StepParts {
-  let clock = 1_795_564_521_000;
-  return { quotas: createUsageCounters(), audit, now: () => (clock += 1000) };
-}
-
-function expectAllow(what: string, d: ContractDecision): void {
-  if (!d.allow || d.reasons.length > 0) throw new Error(`${what}: expected a plain allow, got ${JSON.stringify(d)}`);
-}
-
 const work = mkdtempSync(join(os.tmpdir(), "agentmesh-bench-policy-"));
 const auditDir = mkdtempSync(join(AUDIT_DIR, "agentmesh-bench-audit-"));
 try {
-  const realBundle = join(repoRoot, "policy", "build");
-  const manifest = JSON.parse(readFileSync(join(realBundle, "manifest.json"), "utf8")) as { revision: string; digest: string; opa: string };
-  const real = await loadPolicyBundle(realBundle);
-  const empty = await loadPolicyBundle(await buildFixturePolicy(join(work, "empty"), { revision: "empty" }, { rego: emptyRego }));
-
-  const input = await realisticPolicyInput(real, stepParts(discardingAuditLog));
-  expectAllow("the committed bundle on the realistic input", real.evaluate(input));
-  expectAllow("the empty policy", empty.evaluate(input));
+  const { real, empty, manifest, input } = await loadPolicyPair(work);
 
   const step = createRealisticStep(real, stepParts(discardingAuditLog));
   const audit = createAuditLog(join(auditDir, "bench.audit.jsonl"), { logger: createLogger("bench-audit", "error") });
@@ -235,12 +201,4 @@ function fmt(s: Spread, digits: number): string {
 
 function fmtSpread(values: readonly number[], digits: number): string {
   return fmt({ median: median(values), min: Math.min(...values), max: Math.max(...values) }, digits);
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return n;
 }

@@ -35,6 +35,8 @@ export interface DelegationLoadResult {
   readonly max: number;
   /** CPU this process (the load generator) used, in cores. */
   readonly loadCpu: number;
+  /** Every call's latency, sorted (ms): to merge the runs of several load processes. */
+  readonly latencies: readonly number[];
 }
 
 /** Per-call deadline: far above any queueing delay at these loads. */
@@ -82,5 +84,6 @@ export async function runDelegationLoad(o: DelegationLoadOptions): Promise<Deleg
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1] ?? Number.NaN,
     loadCpu: (used.user + used.system) / 1e6 / seconds,
+    latencies,
   };
 }

@@ -12,16 +12,14 @@
  * learns the gateway's address and a supervisor token over IPC and sends "stop"
  * to stop the mesh.
  */
-import { fork } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { bundleFiles } from "../../mesh/index.js";
 import { repoRoot } from "../../tools/index.js";
 import { createExecutionLog, testIntents } from "../../test/support/test-intents.js";
 import { startTestMesh } from "../../test/support/test-mesh.js";
+import { forkReady } from "../suite/child-process.js";
 
 /** What the child reports once the worker has registered. */
 interface Ready {
@@ -46,49 +44,18 @@ export interface MeshProcess extends Ready {
   stop(): Promise<SpanStoreSize>;
 }
 
-/** How long the child may take to start the mesh (tsx compiles on first load). */
-const startTimeoutMs = 60_000;
-
-/** Starts a mesh child with `env` added to this process's environment; rejects if it exits or stalls before it is ready. */
-export function startMeshProcess(env: Readonly<Record<string, string>>): Promise<MeshProcess> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--child"], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the mesh process did not start in ${startTimeoutMs / 1000} s`));
-    }, startTimeoutMs);
-    const early = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`the mesh process exited before it was ready (${code})`));
-    };
-    child.once("exit", early);
-    child.once("message", (msg) => {
-      clearTimeout(timer);
-      child.off("exit", early);
-      const ready = msg as Ready;
-      resolve({
-        ...ready,
-        pid: child.pid!,
-        stop: () => new Promise<SpanStoreSize>((done) => {
-          let size: SpanStoreSize = { spans: Number.NaN, bytes: Number.NaN };
-          if (child.exitCode !== null) return done(size);
-          const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-          child.on("message", (m) => {
-            size = m as SpanStoreSize;
-          });
-          child.once("exit", () => {
-            clearTimeout(kill);
-            done(size);
-          });
-          child.send("stop");
-        }),
-      });
-    });
-  });
+/**
+ * Starts a mesh child with `env` added to this process's environment and
+ * `execArgv` (e.g. `--cpu-prof`) added to its Node options; rejects if it exits
+ * or stalls before it is ready.
+ */
+export async function startMeshProcess(env: Readonly<Record<string, string>>, execArgv: readonly string[] = []): Promise<MeshProcess> {
+  const child = await forkReady<Ready>(import.meta.url, { args: ["--child"], env, execArgv });
+  return {
+    ...child.ready,
+    pid: child.pid,
+    stop: async () => ((await child.stop()) as SpanStoreSize | undefined) ?? { spans: Number.NaN, bytes: Number.NaN },
+  };
 }
 
 /** Child: start the mesh, report, stop on "stop" or when the parent goes away. */

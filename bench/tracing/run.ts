@@ -39,13 +39,14 @@ import { median } from "../policy/latency-sample.js";
 import { runDelegationLoad } from "./delegation-load.js";
 import type { DelegationLoadResult } from "./delegation-load.js";
 import { startMeshProcess } from "./mesh-process.js";
+import { positiveIntEnv } from "../suite/env.js";
 
 const QUICK = process.argv.includes("--quick");
-const ROUNDS = positiveInt("BENCH_ROUNDS", QUICK ? 2 : 4);
-const SECONDS = positiveInt("BENCH_SECONDS", QUICK ? 6 : 12);
-const WARMUP_SECONDS = positiveInt("BENCH_WARMUP_SECONDS", QUICK ? 3 : 5);
-const IN_FLIGHT = positiveInt("BENCH_IN_FLIGHT", 32);
-const CHANNELS = positiveInt("BENCH_CHANNELS", 4);
+const ROUNDS = positiveIntEnv("BENCH_ROUNDS", QUICK ? 2 : 4);
+const SECONDS = positiveIntEnv("BENCH_SECONDS", QUICK ? 6 : 12);
+const WARMUP_SECONDS = positiveIntEnv("BENCH_WARMUP_SECONDS", QUICK ? 3 : 5);
+const IN_FLIGHT = positiveIntEnv("BENCH_IN_FLIGHT", 32);
+const CHANNELS = positiveIntEnv("BENCH_CHANNELS", 4);
 const FOREIGN_CPU_LIMIT = Number(process.env.BENCH_FOREIGN_CPU_LIMIT ?? 0.25);
 const USER_HZ = 100; // clock ticks per second in /proc on Linux
 /** Measurements per mesh while disturbed; retries stop RETRY_BUDGET_S after the start (full run) so the run stays near 4 minutes. */
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
     for (const v of order) {
       const m = await measure(v, round + 1, deadline);
-      runs[v.key].push(m);
+      runs[v.key].push({ ...m, latencies: [] });
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${v.key}: ${n(m.perSecond, 0)} delegations/s, p50 ${n(m.p50, 1)} ms, p99 ${n(m.p99, 1)} ms; ` +
         `CPU mesh ${n(m.cpu.mesh, 2)}, load ${n(m.cpu.load, 2)}, others ${n(m.cpu.foreign, 2)}; mesh CPU ${n(m.meshCpuPer1000, 3)} s/1000\n`);
     }
@@ -268,14 +269,6 @@ function checkSpanStores(runs: Record<Variant["key"], Measured[]>): void {
       .map((r) => `on round ${r.round}: ${r.spansPerDelegation} spans per delegation and ${r.otherSpans} others (round 1: ${first} per delegation)`),
   ];
   if (bad.length > 0) throw new Error(`tracing was not as the variant asked: ${bad.join("; ")}`);
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, not "${raw}"`);
-  return value;
 }
 
 await main();

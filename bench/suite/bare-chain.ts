@@ -1,0 +1,109 @@
+/**
+ * The bare references of the suite: `agentmesh.v1.DelegationService/Delegate`
+ * served by plain @grpc/grpc-js servers with protobuf-es codecs and no
+ * governance at all (no token check, validation, chain, policy, idempotency,
+ * journal or tracing):
+ *
+ *   echo   one hop: a worker that answers the task COMPLETED with its inputs
+ *   chain  two hops: a gateway that forwards each Delegate unchanged over one
+ *          grpc-js channel to such a worker, and relays its answer
+ *
+ * The messages and the load generator are the mesh's own, so scenario 3 differs
+ * from `chain` only by what the mesh adds. Both servers run in one process (as
+ * the mesh's gateway and worker do in mesh-process.ts), started as a child of the
+ * suite (`startBareProcess`) and stopped with "stop".
+ */
+import * as grpc from "@grpc/grpc-js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { DelegateRequestSchema, DelegateResponseSchema, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest, DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { forkReady } from "./child-process.js";
+
+/** Which bare reference to serve. */
+export type BareKind = "echo" | "chain";
+
+/** A running bare server process. */
+export interface BareProcess {
+  readonly pid: number;
+  /** Address the load goes to: the worker (echo) or the gateway (chain). */
+  readonly grpcAddress: string;
+  stop(): Promise<void>;
+}
+
+const delegatePath = `/${DelegationService.typeName}/${DelegationService.method.delegate.name}`;
+const codec = <S extends DescMessage>(schema: S) => ({
+  serialize: (m: MessageShape<S>) => Buffer.from(toBinary(schema, m)),
+  deserialize: (b: Buffer) => fromBinary(schema, b),
+});
+const requestCodec = codec(DelegateRequestSchema);
+const responseCodec = codec(DelegateResponseSchema);
+
+type DelegateHandler = (req: DelegateRequest, metadata: grpc.Metadata) => Promise<DelegateResponse>;
+
+/** Serves `handle` as Delegate on 127.0.0.1 (OS-chosen port); returns the server and its port. */
+async function serveDelegate(handle: DelegateHandler): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  const definition: grpc.ServiceDefinition = {
+    Delegate: {
+      path: delegatePath, requestStream: false, responseStream: false,
+      requestSerialize: requestCodec.serialize, requestDeserialize: requestCodec.deserialize,
+      responseSerialize: responseCodec.serialize, responseDeserialize: responseCodec.deserialize,
+    } satisfies grpc.MethodDefinition<DelegateRequest, DelegateResponse>,
+  };
+  server.addService(definition, {
+    Delegate: (call: grpc.ServerUnaryCall<DelegateRequest, DelegateResponse>, callback: grpc.sendUnaryData<DelegateResponse>) => {
+      handle(call.request, call.metadata).then((res) => callback(null, res), (err: grpc.ServiceError) => callback(err));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { server, port };
+}
+
+/** The worker: COMPLETED, its inputs as outputs. */
+const echoWorker: DelegateHandler = (req) =>
+  Promise.resolve(create(DelegateResponseSchema, { result: { taskId: req.taskId, intent: req.intent, state: TaskState.COMPLETED, outputs: req.inputs } }));
+
+/** The gateway: forwards the request and its authorization header unchanged over `client`. */
+function forwardingGateway(client: grpc.Client): DelegateHandler {
+  return (req, metadata) => new Promise((resolve, reject) => {
+    const md = new grpc.Metadata();
+    for (const value of metadata.get("authorization")) md.add("authorization", value);
+    client.makeUnaryRequest(delegatePath, requestCodec.serialize, responseCodec.deserialize, req, md, (err, res) => (err ? reject(err) : resolve(res!)));
+  });
+}
+
+/** Starts the bare `kind` in a child process. */
+export async function startBareProcess(kind: BareKind, execArgv: readonly string[] = []): Promise<BareProcess> {
+  const child = await forkReady<{ grpcAddress: string }>(import.meta.url, { args: ["--child", kind], execArgv });
+  return { pid: child.pid, grpcAddress: child.ready.grpcAddress, stop: async () => void (await child.stop(5_000)) };
+}
+
+/** Child: serve, report the address, stop on "stop" or when the parent goes away. */
+async function runChild(kind: BareKind): Promise<void> {
+  const worker = await serveDelegate(echoWorker);
+  const servers = [worker.server];
+  let port = worker.port;
+  let client: grpc.Client | undefined;
+  if (kind === "chain") {
+    client = new grpc.Client(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
+    const gateway = await serveDelegate(forwardingGateway(client));
+    servers.push(gateway.server);
+    port = gateway.port;
+  }
+  const stop = () => {
+    client?.close();
+    for (const s of servers) s.forceShutdown();
+    process.exit(0);
+  };
+  process.on("message", (m) => {
+    if (m === "stop") stop();
+  });
+  process.on("disconnect", stop);
+  process.send?.({ grpcAddress: `127.0.0.1:${port}` });
+}
+
+const at = process.argv.indexOf("--child");
+if (at >= 0) await runChild(process.argv[at + 1] as BareKind);
