@@ -10,7 +10,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequestSchema } from "../gen/agentmesh/v1/delegation_pb.js";
-import { DelegationMode, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import { createGrpcClient, defineIntent, errorDetailOf } from "../mesh/index.js";
 import type { GrpcClient, IntentDefinition } from "../mesh/index.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
@@ -167,12 +167,3 @@ describe("cancel", () => {
   });
 });
 
-describe("queued mode", () => {
-  it("is refused by validation with UNIMPLEMENTED, before any task is recorded", async () => {
-    const taskId = id("queued");
-    const err = await rejection(delegate({ taskId, intent: "test.echo", inputs: { text: "x" }, mode: DelegationMode.QUEUED }));
-    expect([err.code, errorDetailOf(err)?.reason]).toEqual([Code.Unimplemented, "mode_unsupported"]);
-    const read = await rejection(client.unary(DelegationService.method.getResult, { taskId }, { metadata: auth() }));
-    expect(read.code).toBe(Code.NotFound);
-  });
-});

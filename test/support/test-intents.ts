@@ -3,7 +3,8 @@
  * delegate onward, fail) and an execution log so tests can count how many times
  * a handler really ran.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { defineIntent, meshError } from "../../mesh/index.js";
 import type { IntentDefinition } from "../../mesh/index.js";
@@ -12,11 +13,43 @@ import type { IntentDefinition } from "../../mesh/index.js";
 export interface ExecutionLog {
   readonly entries: string[];
   readonly file: string | undefined;
+  /**
+   * Where `test.effect` applies its effect: a directory shared by every replica,
+   * holding one marker file per task id and the `effects` log of applied effects.
+   */
+  readonly effects?: string | undefined;
 }
 
 /** A new execution log. */
-export function createExecutionLog(file?: string): ExecutionLog {
-  return { entries: [], file };
+export function createExecutionLog(file?: string, effects?: string): ExecutionLog {
+  return { entries: [], file, effects };
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    });
+  });
+}
+
+/**
+ * Applies task `taskId`'s effect once, whichever replica gets there and however
+ * often: the marker file is created exclusively, and only its creator logs the
+ * effect. Needs `log.effects`.
+ */
+function applyEffect(log: ExecutionLog, taskId: string): void {
+  if (log.effects === undefined) throw new Error("test.effect needs an effects directory (AGENTMESH_TEST_EFFECTS)");
+  try {
+    writeFileSync(join(log.effects, `done-${encodeURIComponent(taskId)}`), "", { flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw err;
+  }
+  appendFileSync(join(log.effects, "effects"), taskId + "\n");
 }
 
 /** Records one execution of task `taskId` in `log` (and its file). */
@@ -50,13 +83,7 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
     requiredScopes: [],
     async handle(inputs, ctx) {
       record(log, ctx.taskId);
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, inputs.ms);
-        ctx.signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          reject(ctx.signal.reason as Error);
-        });
-      });
+      await sleepFor(inputs.ms, ctx.signal);
       return { outputs: { slept: inputs.ms }, rationale: "slept", evidence: [], confidence: 1, toolCalls: 0, moneyMicros: 5 };
     },
   });
@@ -86,6 +113,20 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
       return Promise.reject(meshError(code, `failing with ${inputs.code} as asked`, { reason: "test_failure" }));
     },
   });
-  const all = [echo, sleep, relay, fail] as IntentDefinition<never, never>[];
+  const effect = defineIntent<{ ms: number }, { applied: boolean }>({
+    name: "test.effect",
+    description: "Works for `ms`, then applies its effect once per task id.",
+    inputSchema: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 60_000 } } },
+    outputSchema: anyOutputs,
+    tools: [],
+    requiredScopes: [],
+    async handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      await sleepFor(inputs.ms, ctx.signal);
+      applyEffect(log, ctx.taskId);
+      return { outputs: { applied: true }, rationale: "applied", evidence: [], confidence: 1, toolCalls: 0 };
+    },
+  });
+  const all = [echo, sleep, relay, fail, effect] as IntentDefinition<never, never>[];
   return only.length === 0 ? all : all.filter((i) => only.includes(i.name));
 }

@@ -1,0 +1,155 @@
+/**
+ * Queued delegation at the gateway (`mode: QUEUED`). The call is admitted by the
+ * same governance chain as a synchronous one (authentication, validation, chain,
+ * policy with its quotas, approvals, idempotency); then, instead of forwarding it,
+ * the gateway records the task as QUEUED in the shared store and puts it on the
+ * intent's work queue with a hop token for each agent that may run it. It answers
+ * at once with QUEUED. Worker replicas pull the task and run it
+ * (mesh/agent/queue-worker.ts); the gateway mirrors the shared record into its own
+ * task store, so GetResult and WatchResult follow the task to its end, and Cancel
+ * stops it whether it still waits or already runs.
+ */
+import { Code } from "@connectrpc/connect";
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import { TaskErrorSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import type { Result } from "../gen/agentmesh/v1/task_pb.js";
+import { create } from "@bufbuild/protobuf";
+import {
+  advanceSharedRecord, approvalKey, asWorkerRequest, callerKey, chainKey, constraintDeadlineMs, deadLetteredError, decodeSharedRecord, encodeQueuedTask, encodeSharedRecord,
+  forwardedCallerHeader, forwardedRoleHeader, injectContext, isTerminal, meshError, otelContextKey, readSharedRecord, sharedTaskKey, startClientSpan, taskSubject, withState,
+} from "../mesh/index.js";
+import type { HopTokenIssuer, Logger, QueueBackend, TaskExecutor, TaskStore, Telemetry } from "../mesh/index.js";
+
+/** Options of `createQueuedDelegation`. */
+export interface QueuedDelegationOptions {
+  readonly backend: QueueBackend;
+  /** Mints the hop token a worker of `agent` runs the task under (valid until the task's deadline, within the issuer's cap). */
+  readonly hopToken: HopTokenIssuer;
+  /** The agents the configuration lets offer an intent. */
+  readonly agentsFor: (intent: string) => readonly string[];
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
+}
+
+/** Queued delegation as the gateway runs it. */
+export interface QueuedDelegation {
+  /** Enqueues an admitted QUEUED task; resolves to its QUEUED snapshot. */
+  readonly execute: TaskExecutor;
+  /**
+   * Cancels a queued task in the shared store. Resolves to the task's shared
+   * result afterwards (CANCELED, or the terminal state it had reached first), or
+   * undefined when the task was never queued.
+   */
+  cancel(taskId: string, reason: string): Promise<Result | undefined>;
+  /** Mirrors the shared records of queued tasks into `store` until the returned function is called. */
+  follow(store: TaskStore): Promise<() => void>;
+}
+
+/** How often the gateway looks for tasks dead-lettered without a worker saying so. */
+const deadLetterScanMs = 5_000;
+
+/** Creates the gateway's queued delegation over `backend`. */
+export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelegation {
+  const { backend } = o;
+  const execute: TaskExecutor = async (req, call, started) => {
+    const caller = call.values.get(callerKey)!;
+    const agents = o.agentsFor(req.intent);
+    if (agents.length === 0) {
+      throw meshError(Code.FailedPrecondition, `no agent is configured to offer intent ${req.intent}, so nothing would ever take the task from the queue`, {
+        reason: "no_worker", metadata: { intent: req.intent },
+      });
+    }
+    const queued = withState(started, TaskState.QUEUED);
+    const created = await backend.store.create(sharedTaskKey(req.taskId), encodeSharedRecord({ owner: caller.subject, result: queued }));
+    if (created === undefined) {
+      // Queued before (by this gateway before a restart, or by another replica): that task is the answer.
+      const existing = await readSharedRecord(backend.store, req.taskId);
+      if (existing !== undefined && existing.record.owner !== caller.subject) {
+        throw meshError(Code.AlreadyExists, `task id ${req.taskId} was already used for a different request; choose a new task id`, { reason: "task_id_conflict", metadata: { task_id: req.taskId } });
+      }
+      if (existing !== undefined) return existing.record.result;
+    }
+    const span = startClientSpan(o.telemetry, call.values.get(otelContextKey) ?? ROOT_CONTEXT, DelegationService.method.delegate, `queue:${backend.kind}`, {
+      "agentmesh.task_id": req.taskId, "agentmesh.intent": req.intent, "messaging.system": backend.kind === "nats" ? "nats" : "agentmesh-embedded",
+      "messaging.destination.name": taskSubject(req.intent),
+    });
+    try {
+      const deadline = constraintDeadlineMs(req);
+      const chain = call.values.get(chainKey)!;
+      const approval = call.values.get(approvalKey);
+      const tokens: Record<string, string> = {};
+      for (const agent of agents) {
+        tokens[agent] = await o.hopToken(agent, { chain, taskId: req.taskId, intent: req.intent, ...(approval === undefined ? {} : { approval }) }, deadline);
+      }
+      const headers: Record<string, string> = { [forwardedCallerHeader]: caller.subject, [forwardedRoleHeader]: caller.role };
+      injectContext(span.context, headers);
+      const { duplicate } = await backend.queue.enqueue({
+        id: req.taskId,
+        subject: taskSubject(req.intent),
+        data: encodeQueuedTask({ request: asWorkerRequest(req), tokens, headers, enqueuedAt: Date.now() }),
+      });
+      if (duplicate) o.logger.info("queued task already on the queue", { task_id: req.taskId });
+      span.end();
+      return queued;
+    } catch (err) {
+      span.end(err);
+      // Not on the queue: the shared record must not claim it is, or a retry would find it "queued" forever.
+      await backend.store.delete(sharedTaskKey(req.taskId)).catch(() => undefined);
+      throw meshError(Code.Unavailable, "the task could not be queued; retry with the same task id", { reason: "queue_unavailable" }, err);
+    }
+  };
+
+  return {
+    execute,
+    async cancel(taskId, reason) {
+      const after = await advanceSharedRecord(backend.store, taskId, (cur) => ({
+        owner: cur.owner,
+        result: withState(cur.result, TaskState.CANCELED, {
+          error: create(TaskErrorSchema, { code: "canceled", message: reason === "" ? "canceled by the delegator" : reason, retryable: false, reason: "canceled" }),
+        }),
+      }));
+      return after?.result;
+    },
+    async follow(store) {
+      const apply = (taskId: string, result: Result) => {
+        const local = store.get(taskId);
+        if (local === undefined || isTerminal(local.result.state)) return;
+        if (isTerminal(result.state)) void store.finish(taskId, result);
+        else if (result.state !== local.result.state) store.update(taskId, result);
+      };
+      const stop = backend.store.watch("result/", (change) => {
+        if (change.value === undefined) return;
+        try {
+          apply(change.key.slice("result/".length), decodeSharedRecord(change.value).result);
+        } catch (err) {
+          o.logger.warn("unreadable shared task record", { key: change.key, error: String(err) });
+        }
+      });
+      // What changed while the gateway was down: every task it still sees as not ended.
+      for (const key of await backend.store.keys("result/")) {
+        const taskId = key.slice("result/".length);
+        const local = store.get(taskId);
+        if (local === undefined || isTerminal(local.result.state)) continue;
+        const cur = await readSharedRecord(backend.store, taskId);
+        if (cur !== undefined) apply(taskId, cur.record.result);
+      }
+      // A task whose worker died on its last attempt is dead-lettered by the queue alone: record that outcome.
+      const reconcile = async () => {
+        for (const letter of await backend.queue.deadLetters()) {
+          await advanceSharedRecord(backend.store, letter.id, (cur) => ({
+            owner: cur.owner, result: withState(cur.result, TaskState.FAILED, { error: deadLetteredError(letter.attempts, letter.errors) }),
+          }));
+        }
+      };
+      const timer = setInterval(() => {
+        reconcile().catch((err: unknown) => o.logger.warn("could not reconcile dead letters", { error: String(err) }));
+      }, deadLetterScanMs);
+      timer.unref();
+      return () => {
+        clearInterval(timer);
+        stop();
+      };
+    },
+  };
+}
