@@ -147,7 +147,7 @@ export function describeQueueBackendConformance(name: string, open: OpenQueueBac
         await waitFor("30 handled", () => handled.size === 30, 10_000);
         await sleep(300);
         expect([...handled.keys()].sort()).toEqual([...ids].sort());
-        expect([...handled.values()].every((who) => who.length === 1)).toBe(true);
+        expect([...handled.values()].map((who) => who.length)).toEqual(ids.map(() => 1));
         expect(await b1.queue.depth(subj)).toBe(0);
       });
 
@@ -266,7 +266,8 @@ export function describeQueueBackendConformance(name: string, open: OpenQueueBac
         });
         await waitFor("redelivery", () => got.length === 1, 6000);
         expect(got[0]?.d).toEqual({ id: `${run}-lost`, subject: subj, data: "x", headers: {}, attempt: 2, errors: [consumerLostReason(1000)] });
-        expect((got[0]?.at ?? 0) - firstAt).toBeGreaterThanOrEqual(900);
+        // The ack wait runs from the delivery, a little before the handler saw it.
+        expect((got[0]?.at ?? 0) - firstAt).toBeGreaterThanOrEqual(700);
         await waitFor("depth 0", async () => (await b2.queue.depth(subj)) === 0);
       });
 

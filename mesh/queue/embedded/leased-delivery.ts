@@ -51,8 +51,9 @@ export class LeasedDelivery implements Delivery {
     return this.settle(async () => {
       if (!(await unlinkIfExists(this.leasePath()))) {
         // Taken over after the lease expired: if the takeover only put it back on
-        // the queue, the work is done, so take it off again.
-        if (!(await this.removeReadyCopy())) return;
+        // the queue (or dead-lettered it), the work is done, so take it off again.
+        // When another consumer holds it now, that one settles it.
+        if (!(await this.removeReadyCopy()) && !(await unlinkIfExists(deadPath(this.paths, this.id)))) return;
       }
       await writeFile(join(this.paths.acked, messageKey(this.id)), "");
     });
