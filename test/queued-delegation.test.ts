@@ -1,6 +1,7 @@
 /**
- * Queued delegation end to end on the embedded backend: a real gateway and real
- * agents in this process, sharing the queue directory of the test mesh's home.
+ * Queued delegation end to end, on each backend: a real gateway and real agents
+ * in this process, sharing the queue directory of the test mesh's home (embedded)
+ * or a real nats-server with JetStream (nats).
  * Delegate with mode QUEUED answers at once; worker replicas pull, run and ack;
  * GetResult, WatchResult, Cancel and the QueueService follow the task.
  */
@@ -16,131 +17,136 @@ import { createExecutionLog, testIntents } from "./support/test-intents.js";
 import type { ExecutionLog } from "./support/test-intents.js";
 import { startTestMesh } from "./support/test-mesh.js";
 import type { TestMesh } from "./support/test-mesh.js";
-
-let mesh: TestMesh;
-let client: GrpcClient;
-let alice: Record<string, string>;
-let log: ExecutionLog;
+import { startNatsServer } from "./support/nats-server.js";
+import type { TestNatsServer } from "./support/nats-server.js";
 
 const queueEnv = { AGENTMESH_QUEUE_ACK_WAIT_MS: "2000", AGENTMESH_QUEUE_MAX_DELIVERIES: "3", AGENTMESH_QUEUE_BACKOFF_MS: "50", AGENTMESH_QUEUE_MAX_IN_FLIGHT: "1" };
 
-beforeAll(async () => {
-  mesh = await startTestMesh(queueEnv);
-  log = createExecutionLog();
-  await mesh.startAgent("worker-a", testIntents(log));
-  client = createGrpcClient(mesh.grpcAddress);
-  alice = { authorization: `Bearer ${await mesh.token("alice", "supervisor")}` };
-}, 60_000);
-afterAll(async () => {
-  client.close();
-  await mesh.stop();
-});
+describe.each(["embedded", "nats"] as const)("queued delegation (%s backend)", (backend) => {
+  let mesh: TestMesh;
+  let client: GrpcClient;
+  let alice: Record<string, string>;
+  let log: ExecutionLog;
+  let nats: TestNatsServer | undefined;
 
-const queue = (taskId: string, intent: string, inputs: Record<string, unknown>, metadata = alice) =>
-  client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never, mode: DelegationMode.QUEUED }, { metadata, deadline: Date.now() + 10_000 });
-const getResult = (taskId: string, metadata = alice) => client.unary(DelegationService.method.getResult, { taskId }, { metadata, deadline: Date.now() + 5_000 });
+  beforeAll(async () => {
+    nats = backend === "nats" ? await startNatsServer() : undefined;
+    mesh = await startTestMesh({ ...queueEnv, ...(nats === undefined ? {} : { AGENTMESH_QUEUE: nats.url }) });
+    log = createExecutionLog();
+    await mesh.startAgent("worker-a", testIntents(log));
+    client = createGrpcClient(mesh.grpcAddress);
+    alice = { authorization: `Bearer ${await mesh.token("alice", "supervisor")}` };
+  }, 60_000);
+  afterAll(async () => {
+    client.close();
+    await mesh.stop();
+    await nats?.stop();
+  });
 
-/** Waits until the task reaches a terminal state (through WatchResult) and returns every state it passed. */
-async function follow(taskId: string): Promise<{ states: TaskState[]; result: Result }> {
-  const states: TaskState[] = [];
-  let result: Result | undefined;
-  for await (const ev of client.serverStream(DelegationService.method.watchResult, { taskId }, { metadata: alice, deadline: Date.now() + 30_000 })) {
-    states.push(ev.state);
-    result = ev.result;
+  const queue = (taskId: string, intent: string, inputs: Record<string, unknown>, metadata = alice) =>
+    client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never, mode: DelegationMode.QUEUED }, { metadata, deadline: Date.now() + 10_000 });
+  const getResult = (taskId: string, metadata = alice) => client.unary(DelegationService.method.getResult, { taskId }, { metadata, deadline: Date.now() + 5_000 });
+
+  /** Waits until the task reaches a terminal state (through WatchResult) and returns every state it passed. */
+  async function follow(taskId: string): Promise<{ states: TaskState[]; result: Result }> {
+    const states: TaskState[] = [];
+    let result: Result | undefined;
+    for await (const ev of client.serverStream(DelegationService.method.watchResult, { taskId }, { metadata: alice, deadline: Date.now() + 30_000 })) {
+      states.push(ev.state);
+      result = ev.result;
+    }
+    return { states, result: result! };
   }
-  return { states, result: result! };
-}
 
-const runs = (taskId: string) => log.entries.filter((e) => e === taskId).length;
+  const runs = (taskId: string) => log.entries.filter((e) => e === taskId).length;
 
-describe("queued delegation (embedded backend)", () => {
-  it("answers at once with QUEUED, then a worker runs the task to COMPLETED", async () => {
-    const res = await queue("q-echo-1", "test.echo", { text: "hello" });
-    expect(res.result?.state).toBe(TaskState.QUEUED);
-    const { states, result } = await follow("q-echo-1");
-    expect(states.at(-1)).toBe(TaskState.COMPLETED);
-    expect(result.outputs).toEqual({ text: "hello" });
-    expect(result.agent).toBe("worker-a");
-    expect((await getResult("q-echo-1")).state).toBe(TaskState.COMPLETED);
-    expect(runs("q-echo-1")).toBe(1);
-  });
+    it("answers at once with QUEUED, then a worker runs the task to COMPLETED", async () => {
+      const res = await queue("q-echo-1", "test.echo", { text: "hello" });
+      expect(res.result?.state).toBe(TaskState.QUEUED);
+      const { states, result } = await follow("q-echo-1");
+      expect(states.at(-1)).toBe(TaskState.COMPLETED);
+      expect(result.outputs).toEqual({ text: "hello" });
+      expect(result.agent).toBe("worker-a");
+      expect((await getResult("q-echo-1")).state).toBe(TaskState.COMPLETED);
+      expect(runs("q-echo-1")).toBe(1);
+    });
 
-  it("runs a task delegated twice with the same id once", async () => {
-    const [a, b] = await Promise.all([queue("q-dup-1", "test.echo", { text: "x" }), queue("q-dup-1", "test.echo", { text: "x" })]);
-    // Each answer is the task's snapshot when it was given: queued, or already taken by the worker.
-    for (const r of [a, b]) expect([TaskState.QUEUED, TaskState.WORKING, TaskState.COMPLETED]).toContain(r.result?.state);
-    await follow("q-dup-1");
-    const again = await queue("q-dup-1", "test.echo", { text: "x" });
-    expect(again.result?.state).toBe(TaskState.COMPLETED);
-    expect(runs("q-dup-1")).toBe(1);
-  });
+    it("runs a task delegated twice with the same id once", async () => {
+      const [a, b] = await Promise.all([queue("q-dup-1", "test.echo", { text: "x" }), queue("q-dup-1", "test.echo", { text: "x" })]);
+      // Each answer is the task's snapshot when it was given: queued, or already taken by the worker.
+      for (const r of [a, b]) expect([TaskState.QUEUED, TaskState.WORKING, TaskState.COMPLETED]).toContain(r.result?.state);
+      await follow("q-dup-1");
+      const again = await queue("q-dup-1", "test.echo", { text: "x" });
+      expect(again.result?.state).toBe(TaskState.COMPLETED);
+      expect(runs("q-dup-1")).toBe(1);
+    });
 
-  it("refuses the same id for a different request with ALREADY_EXISTS", async () => {
-    await queue("q-conflict-1", "test.echo", { text: "one" });
-    const err = await queue("q-conflict-1", "test.echo", { text: "two" }).catch((e: unknown) => e as ConnectError);
-    expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(Code.AlreadyExists);
-    await follow("q-conflict-1");
-  });
+    it("refuses the same id for a different request with ALREADY_EXISTS", async () => {
+      await queue("q-conflict-1", "test.echo", { text: "one" });
+      const err = await queue("q-conflict-1", "test.echo", { text: "two" }).catch((e: unknown) => e as ConnectError);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.AlreadyExists);
+      await follow("q-conflict-1");
+    });
 
-  it("cancels a task still waiting on the queue (it never runs) and one already running", async () => {
-    // One task at a time per intent on this replica: the second waits behind the first.
-    await queue("q-running-1", "test.sleep", { ms: 20_000 });
-    await queue("q-waiting-1", "test.sleep", { ms: 10 });
-    await waitFor(() => runs("q-running-1") === 1);
-    const waiting = await client.unary(DelegationService.method.cancel, { taskId: "q-waiting-1", reason: "not needed" }, { metadata: alice });
-    expect(waiting.result?.state).toBe(TaskState.CANCELED);
-    const running = await client.unary(DelegationService.method.cancel, { taskId: "q-running-1", reason: "stop" }, { metadata: alice });
-    expect(running.result?.state).toBe(TaskState.CANCELED);
-    const { result } = await follow("q-running-1");
-    expect(result.state).toBe(TaskState.CANCELED);
-    // The worker moves on: the canceled waiting task is acked without running.
-    await queue("q-after-cancel", "test.echo", { text: "next" });
-    await follow("q-after-cancel");
-    expect(runs("q-waiting-1")).toBe(0);
-    expect((await getResult("q-waiting-1")).state).toBe(TaskState.CANCELED);
-  }, 30_000);
+    it("cancels a task still waiting on the queue (it never runs) and one already running", async () => {
+      // One task at a time per intent on this replica: the second waits behind the first.
+      await queue("q-running-1", "test.sleep", { ms: 20_000 });
+      await queue("q-waiting-1", "test.sleep", { ms: 10 });
+      await waitFor(() => runs("q-running-1") === 1);
+      const waiting = await client.unary(DelegationService.method.cancel, { taskId: "q-waiting-1", reason: "not needed" }, { metadata: alice });
+      expect(waiting.result?.state).toBe(TaskState.CANCELED);
+      const running = await client.unary(DelegationService.method.cancel, { taskId: "q-running-1", reason: "stop" }, { metadata: alice });
+      expect(running.result?.state).toBe(TaskState.CANCELED);
+      const { result } = await follow("q-running-1");
+      expect(result.state).toBe(TaskState.CANCELED);
+      // The worker moves on: the canceled waiting task is acked without running.
+      await queue("q-after-cancel", "test.echo", { text: "next" });
+      await follow("q-after-cancel");
+      expect(runs("q-waiting-1")).toBe(0);
+      expect((await getResult("q-waiting-1")).state).toBe(TaskState.CANCELED);
+    }, 30_000);
 
-  it("ends a non-retryable failure at once, without retries", async () => {
-    await queue("q-invalid-1", "test.fail", { code: "InvalidArgument" });
-    const { result } = await follow("q-invalid-1");
-    expect(result.state).toBe(TaskState.FAILED);
-    expect(result.error?.reason).toBe("test_failure");
-    expect(runs("q-invalid-1")).toBe(1);
-  });
+    it("ends a non-retryable failure at once, without retries", async () => {
+      await queue("q-invalid-1", "test.fail", { code: "InvalidArgument" });
+      const { result } = await follow("q-invalid-1");
+      expect(result.state).toBe(TaskState.FAILED);
+      expect(result.error?.reason).toBe("test_failure");
+      expect(runs("q-invalid-1")).toBe(1);
+    });
 
-  it("retries a retryable failure, dead-letters it after the last attempt with every reason, and re-drives it", async () => {
-    await queue("q-poison-1", "test.fail", { code: "Unavailable" });
-    const { result } = await follow("q-poison-1");
-    expect(result.state).toBe(TaskState.FAILED);
-    expect(result.error?.reason).toBe("dead_lettered");
-    expect(result.error?.message).toBe("dead-lettered after 3 attempt(s): failing with Unavailable as asked; failing with Unavailable as asked; failing with Unavailable as asked");
-    expect(runs("q-poison-1")).toBe(3);
+    it("retries a retryable failure, dead-letters it after the last attempt with every reason, and re-drives it", async () => {
+      await queue("q-poison-1", "test.fail", { code: "Unavailable" });
+      const { result } = await follow("q-poison-1");
+      expect(result.state).toBe(TaskState.FAILED);
+      expect(result.error?.reason).toBe("dead_lettered");
+      expect(result.error?.message).toBe("dead-lettered after 3 attempt(s): failing with Unavailable as asked; failing with Unavailable as asked; failing with Unavailable as asked");
+      expect(runs("q-poison-1")).toBe(3);
 
-    const dlq = await client.unary(QueueService.method.listDeadLetters, {}, { metadata: alice });
-    const letter = dlq.deadLetters.find((d) => d.taskId === "q-poison-1");
-    expect(letter).toMatchObject({ intent: "test.fail", owner: "alice", attempts: 3, errors: Array(3).fill("failing with Unavailable as asked") });
+      const dlq = await client.unary(QueueService.method.listDeadLetters, {}, { metadata: alice });
+      const letter = dlq.deadLetters.find((d) => d.taskId === "q-poison-1");
+      expect(letter).toMatchObject({ intent: "test.fail", owner: "alice", attempts: 3, errors: Array(3).fill("failing with Unavailable as asked") });
 
-    // Only its owner re-drives it; another caller does not even see it.
-    const bob = { authorization: `Bearer ${await mesh.token("bob", "supervisor")}` };
-    const refused = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-poison-1" }, { metadata: bob }).catch((e: unknown) => e as ConnectError);
-    expect((refused as ConnectError).code).toBe(Code.NotFound);
-    const retried = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-poison-1" }, { metadata: alice });
-    expect(retried.result?.state).toBe(TaskState.QUEUED);
-    await waitFor(() => runs("q-poison-1") === 6);
-    await waitFor(async () => (await getResult("q-poison-1")).state === TaskState.FAILED);
-  }, 30_000);
+      // Only its owner re-drives it; another caller does not even see it.
+      const bob = { authorization: `Bearer ${await mesh.token("bob", "supervisor")}` };
+      const refused = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-poison-1" }, { metadata: bob }).catch((e: unknown) => e as ConnectError);
+      expect((refused as ConnectError).code).toBe(Code.NotFound);
+      const retried = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-poison-1" }, { metadata: alice });
+      expect(retried.result?.state).toBe(TaskState.QUEUED);
+      await waitFor(() => runs("q-poison-1") === 6);
+      await waitFor(async () => (await getResult("q-poison-1")).state === TaskState.FAILED);
+    }, 30_000);
 
-  it("lists the caller's queued tasks only", async () => {
-    const mine = await client.unary(QueueService.method.listTasks, { intent: "test.echo" }, { metadata: alice });
-    expect(mine.tasks.map((t) => t.result?.taskId)).toContain("q-echo-1");
-    expect(mine.tasks.every((t) => t.owner === "alice")).toBe(true);
-    const bob = { authorization: `Bearer ${await mesh.token("bob", "supervisor")}` };
-    const theirs = await client.unary(QueueService.method.listTasks, {}, { metadata: bob });
-    expect(theirs.tasks).toEqual([]);
-    const err = await getResult("q-echo-1", bob).catch((e: unknown) => e as ConnectError);
-    expect(errorDetailOf(err as ConnectError)?.reason).toBe("not_task_owner");
-  });
+    it("lists the caller's queued tasks only", async () => {
+      const mine = await client.unary(QueueService.method.listTasks, { intent: "test.echo" }, { metadata: alice });
+      expect(mine.tasks.map((t) => t.result?.taskId)).toContain("q-echo-1");
+      expect(mine.tasks.every((t) => t.owner === "alice")).toBe(true);
+      const bob = { authorization: `Bearer ${await mesh.token("bob", "supervisor")}` };
+      const theirs = await client.unary(QueueService.method.listTasks, {}, { metadata: bob });
+      expect(theirs.tasks).toEqual([]);
+      const err = await getResult("q-echo-1", bob).catch((e: unknown) => e as ConnectError);
+      expect(errorDetailOf(err as ConnectError)?.reason).toBe("not_task_owner");
+    });
 });
 
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
