@@ -12,7 +12,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError } from "@nats-io/jetstream";
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, Status } from "@nats-io/transport-node";
 import { consumerLostReason } from "../queue-errors.js";
 import type { Delivery, QueueConsumer } from "../queue-types.js";
 import { clearAttemptErrors, idHeader, publishDeadLetter, readAttemptErrors, userHeaders, writeAttemptErrors } from "./nats-dead-letters.js";
@@ -105,10 +105,19 @@ export function startNatsConsumer(deps: NatsConsumerDeps, subject: string, handl
     }
   };
   const done = loop();
+  // After a reconnect the pull in flight may be gone with the server that held it (a
+  // restart): pull again at once instead of waiting for it to expire.
+  // Typed as a plain AsyncIterable; the client's iterator also has stop(), which
+  // removes the listener (a consumer stopped long before its connection closes).
+  const status = deps.nc.status() as AsyncIterable<Status> & { stop(): void };
+  void (async () => {
+    for await (const s of status) if (s.type === "reconnect") await current?.close();
+  })().catch((err: unknown) => deps.onError?.(err));
 
   return {
     async stop() {
       stopping = true;
+      status.stop();
       slotFreed?.();
       await current?.close();
       await done;

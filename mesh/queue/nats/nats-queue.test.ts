@@ -87,6 +87,13 @@ describe("NATS task queue", () => {
     expect(await queue.depth()).toBe(0);
   });
 
+  it("opens the same backend from several connections at once on a fresh server", async () => {
+    const opened = await Promise.all([open(), open(), open({ ackWaitMs: 2_000 }), open({ maxDeliveries: 7 })]);
+    expect(opened.map((b) => b.kind)).toEqual(["nats", "nats", "nats", "nats"]);
+    await opened[0].queue.enqueue({ id: "o1", subject: "opened", data: bytes("") });
+    expect(await opened[3].queue.depth("opened")).toBe(1);
+  });
+
   it("counts depth per subject", async () => {
     const { queue } = await open();
     await queue.enqueue({ id: "a1", subject: "a", data: bytes("") });
@@ -246,6 +253,22 @@ describe("NATS task queue", () => {
     await Promise.all([ca.stop(), cb.stop()]);
     expect(got.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `c${i}`).sort());
     expect(await a.queue.depth()).toBe(0);
+  });
+
+  it("gives a message enqueued after a consumer stopped to the next consumer at once", async () => {
+    const { queue } = await open({ ackWaitMs: 30_000, maxDeliveries: 3, backoffMs: [50] });
+    const first = queue.consume("handover", async (d) => d.ack());
+    await new Promise((r) => setTimeout(r, 200));
+    await first.stop();
+    await queue.enqueue({ id: "h1", subject: "handover", data: bytes("") });
+    const got: Seen[] = [];
+    const second = queue.consume("handover", async (d) => {
+      got.push(seen(d));
+      await d.ack();
+    });
+    await until(() => got.length, (n) => n === 1, 3_000);
+    await second.stop();
+    expect(got).toEqual([{ id: "h1", attempt: 1, errors: [] }]);
   });
 
   it.each([["Upper"], ["a..b"], [""], ["a.*"], ["a b"]])("refuses the invalid subject %j", async (subject) => {
