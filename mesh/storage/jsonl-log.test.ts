@@ -1,0 +1,87 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { openJsonlLog } from "./jsonl-log.js";
+
+let dir: string;
+let path: string;
+/** FileHandle.prototype, whose datasync the tests watch. */
+let fileHandle: FileHandle;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "jsonl-log-"));
+  path = join(dir, "log.jsonl");
+  const fh = await open(join(dir, "probe"), "w");
+  fileHandle = Object.getPrototypeOf(fh) as FileHandle;
+  await fh.close();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Watches every fdatasync: what the file held when each was called, and the order of syncs and resolved appends. */
+function watchSyncs(delayMs = 0): { synced: string[]; events: string[] } {
+  const original = fileHandle.datasync;
+  const synced: string[] = [];
+  const events: string[] = [];
+  vi.spyOn(fileHandle, "datasync").mockImplementation(async function (this: FileHandle) {
+    synced.push(readFileSync(path, "utf8"));
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    await original.call(this);
+    events.push("sync");
+  });
+  return { synced, events };
+}
+
+describe("openJsonlLog", () => {
+  it("writes appends made at once as one batch with one fdatasync, in order", async () => {
+    const { synced } = watchSyncs();
+    const log = openJsonlLog<{ n: number }>(path);
+    await Promise.all(Array.from({ length: 50 }, (_, n) => log.append({ n })));
+    expect(synced.length).toBe(1);
+    expect(log.readAll()).toEqual(Array.from({ length: 50 }, (_, n) => ({ n })));
+    await log.close();
+  });
+
+  it("resolves an append only after the fdatasync that covers its line", async () => {
+    const { synced, events } = watchSyncs(20);
+    const log = openJsonlLog<{ n: number }>(path);
+    const first = log.append({ n: 0 }).then(() => events.push("resolved 0"));
+    await new Promise((r) => setTimeout(r, 5)); // the first batch is on its way
+    const rest = [1, 2, 3].map((n) => log.append({ n }).then(() => events.push(`resolved ${n}`)));
+    await Promise.all([first, ...rest]);
+    // Two batches: [0] alone, then [1, 2, 3] that arrived while it was synced.
+    expect(events).toEqual(["sync", "resolved 0", "sync", "resolved 1", "resolved 2", "resolved 3"]);
+    expect(synced).toEqual(['{"n":0}\n', '{"n":0}\n{"n":1}\n{"n":2}\n{"n":3}\n']);
+    await log.close();
+  });
+
+  it("fails the appends of a batch whose write failed, and writes the next batch", async () => {
+    const original = fileHandle.datasync;
+    vi.spyOn(fileHandle, "datasync").mockRejectedValueOnce(new Error("EIO: disk failed")).mockImplementation(function (this: FileHandle) {
+      return original.call(this);
+    });
+    const log = openJsonlLog<{ n: number }>(path);
+    const failed = await Promise.allSettled([log.append({ n: 1 }), log.append({ n: 2 })]);
+    expect(failed.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect((failed[0] as PromiseRejectedResult).reason).toEqual(new Error("EIO: disk failed"));
+    await log.append({ n: 3 });
+    // The failed batch's lines reached the file, but no append of it claimed durability.
+    expect(log.readAll()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await log.close();
+  });
+
+  it("writes appendAll's values as one batch and close waits for pending batches", async () => {
+    const { synced } = watchSyncs();
+    const log = openJsonlLog<string>(path);
+    void log.appendAll(["a", "b"]);
+    void log.append("c");
+    await log.close();
+    expect(synced.length).toBe(1);
+    expect(readFileSync(path, "utf8")).toBe('"a"\n"b"\n"c"\n');
+  });
+});
