@@ -23,9 +23,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The real FileHandle.prototype.datasync, to call from a spy. */
+function realDatasync(): (this: FileHandle) => Promise<void> {
+  return Object.getOwnPropertyDescriptor(fileHandle, "datasync")!.value as (this: FileHandle) => Promise<void>;
+}
+
 /** Watches every fdatasync: what the file held when each was called, and the order of syncs and resolved appends. */
 function watchSyncs(delayMs = 0): { synced: string[]; events: string[] } {
-  const original = fileHandle.datasync;
+  const original = realDatasync();
   const synced: string[] = [];
   const events: string[] = [];
   vi.spyOn(fileHandle, "datasync").mockImplementation(async function (this: FileHandle) {
@@ -61,7 +66,7 @@ describe("openJsonlLog", () => {
   });
 
   it("fails the appends of a batch whose write failed, and writes the next batch", async () => {
-    const original = fileHandle.datasync;
+    const original = realDatasync();
     vi.spyOn(fileHandle, "datasync").mockRejectedValueOnce(new Error("EIO: disk failed")).mockImplementation(function (this: FileHandle) {
       return original.call(this);
     });
