@@ -21,6 +21,7 @@
  * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
  * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
  * | OTEL_* | see mesh/telemetry/telemetry-config.ts | OpenTelemetry: exporter (OTLP/gRPC to a collector, or the embedded span store `<dataDir>/<service>.spans.jsonl`), sampler, resource |
+ * | AGENTMESH_ARTIFACTS_URL | http://<host of AGENTMESH_GATEWAY>:7072 | base URL of the gateway's artifact endpoint: where agents upload (`ctx.putArtifact`) and, on the gateway, the base of the links it signs (there the default is its own bound AGENTMESH_ARTIFACTS_ADDRESS) |
  * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
 import { hostname } from "node:os";
@@ -56,6 +57,8 @@ export interface MeshConfig {
   readonly policyDir: string;
   /** OpenTelemetry settings from the standard OTEL_* variables (mesh/telemetry/telemetry-config.ts). */
   readonly telemetry: TelemetryConfig;
+  /** AGENTMESH_ARTIFACTS_URL; undefined: the default the reader derives (see the table). */
+  readonly artifactsUrl: string | undefined;
 }
 
 /** Defaults a service passes for its own ports. */
@@ -100,6 +103,7 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     logLevel: logLevel as LogLevel,
     policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? defaultPolicyDir : resolve(env.AGENTMESH_POLICY_DIR),
     telemetry: readTelemetryConfig(env),
+    artifactsUrl: env.AGENTMESH_ARTIFACTS_URL === undefined || env.AGENTMESH_ARTIFACTS_URL === "" ? undefined : env.AGENTMESH_ARTIFACTS_URL.replace(/\/+$/, ""),
   };
 }
 

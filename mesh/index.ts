@@ -62,3 +62,4 @@ export type { PolicyService } from "./policy/policy-input.js";
 export * from "./policy/start-policy.js";
 export * from "./audit/audit-log.js";
 export * from "./audit/audit-service.js";
+export * from "./artifacts/index.js";

@@ -51,6 +51,12 @@ export interface SubDelegation {
   readonly inputs: Record<string, unknown>;
   readonly successCriteria?: { criteria?: MessageInitShape<typeof CriterionSchema>[]; minConfidence?: number };
   readonly constraints?: Omit<MessageInitShape<typeof ConstraintsSchema>, "$typeName">;
+  /**
+   * Artifacts the sub-task reads, by signed link (`ctx.putArtifact`, or this
+   * task's own `ctx.artifacts`): links scoped to this task or to one it was
+   * delegated from are on the sub-task's chain, so its agent may fetch them.
+   */
+  readonly artifacts?: readonly ArtifactRef[];
 }
 
 /** What a handler knows about the task it executes, and how it delegates onward. */
@@ -91,6 +97,24 @@ export interface TaskContext {
    * deadline passed.
    */
   tool: ToolRunner;
+  /**
+   * Fetches an artifact through its signed link (one of `artifacts`, or one a
+   * sub-task returned), as this agent with this task's chain as proof, and
+   * checks the bytes against the reference's digest and size. Throws a
+   * `ConnectError`: DATA_LOSS `artifact_digest_mismatch`, PERMISSION_DENIED
+   * `link_invalid` / `link_expired` / `link_out_of_scope`, NOT_FOUND
+   * `artifact_not_found`, UNAVAILABLE when the gateway's artifact endpoint
+   * cannot be reached.
+   */
+  fetchArtifact(ref: ArtifactRef): Promise<Uint8Array>;
+  /**
+   * Uploads `data` (a string goes as UTF-8) as an artifact scoped to this task
+   * and returns its reference (signed link, digest, size, media type, name),
+   * ready for an output or a sub-delegation's `artifacts`. `mediaType` defaults
+   * to `application/octet-stream`. Throws a `ConnectError` as `fetchArtifact`
+   * does, and INVALID_ARGUMENT `artifact_too_large` above the gateway's cap.
+   */
+  putArtifact(data: Uint8Array | string, options?: { mediaType?: string; name?: string }): Promise<ArtifactRef>;
 }
 
 /** One intent an agent offers. */

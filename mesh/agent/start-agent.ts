@@ -112,7 +112,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     maxInlineBytes: config.maxInlineBytes,
     isSettled: (id) => store.get(id)?.settled === true,
   });
-  const execute = traceTasks(createIntentExecutor({ intents, schemas, gateway, token, logger, telemetry }), telemetry);
+  const execute = traceTasks(createIntentExecutor({ intents, schemas, gateway, token, logger, telemetry, artifactsUrl: config.artifactsUrl }), telemetry);
   const delegationImpl = createDelegationServiceImpl({ store, execute });
   const approvals = createServiceApprovals({
     name: o.name, dataDir: config.dataDir, store, delegationImpl, targets: () => [o.name], logger, metrics: telemetry.metrics,

@@ -35,6 +35,7 @@ import { abortedByCancel, cancelSubTask, followSubTask } from "./follow-sub-task
 import { addCosts } from "./cost.js";
 import type { TaskContext } from "./intent.js";
 import type { Logger } from "../logger.js";
+import { createArtifactClient, defaultArtifactsUrl } from "../artifacts/artifact-client.js";
 
 /** What `createTaskContext` needs from the agent. */
 export interface TaskContextDeps {
@@ -43,6 +44,8 @@ export interface TaskContextDeps {
   readonly logger: Logger;
   /** The agent's telemetry: each sub-delegation is a CLIENT span under the task's span. */
   readonly telemetry: Telemetry;
+  /** Base URL of the gateway's artifact endpoint (AGENTMESH_ARTIFACTS_URL); default port 7072 on the gateway's host. */
+  readonly artifactsUrl?: string | undefined;
 }
 
 /** A task context plus the record of the sub-tasks it made. */
@@ -67,6 +70,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
   const results: Result[] = [];
   const childCosts = () => addCosts(...results.map((r) => r.cost));
   let toolCalls = 0;
+  const artifactClient = createArtifactClient({ baseUrl: deps.artifactsUrl ?? defaultArtifactsUrl(deps.gateway.address), token: deps.token, proof });
 
   const ctx: TaskContext = {
     taskId: req.taskId,
@@ -91,6 +95,8 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
       toolCalls += 1;
       return traceTool(deps.telemetry.tracer, trace, name, req.taskId, fn);
     },
+    fetchArtifact: (ref) => artifactClient.fetch(ref, signal),
+    putArtifact: (data, options = {}) => artifactClient.put(data, { taskId: req.taskId, ...options, signal }),
     async delegate(sub) {
       // A canceled or expired parent starts no more work.
       if (signal.aborted) throw toConnectError(signal.reason);
@@ -119,7 +125,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
       try {
         const res = await deps.gateway.unary(
           DelegationService.method.delegate,
-          { taskId, correlationId: ctx.correlationId, intent: sub.intent, inputs: sub.inputs as never, constraints, successCriteria: sub.successCriteria },
+          { taskId, correlationId: ctx.correlationId, intent: sub.intent, inputs: sub.inputs as never, constraints, successCriteria: sub.successCriteria, artifacts: [...(sub.artifacts ?? [])] },
           { metadata, signal, ...(deadline === undefined ? {} : { deadline }) },
         ).then((r) => {
           hop.end();

@@ -152,7 +152,7 @@ describe("createDelegationValidators", () => {
       const err = connectErrorOf(() => validate(req, limit));
       expect(err.code).toBe(Code.InvalidArgument);
       expect(err.rawMessage).toBe(
-        `inputs are ${bytes} bytes, over the ${limit}-byte inline limit: upload large content as an artifact and pass its reference`,
+        `inputs are ${bytes} bytes, over the ${limit}-byte inline limit: upload large content as an artifact (PUT /v1/artifacts?task_id=<task id> on the gateway's artifact endpoint, or \`agentmesh artifacts put <file> --task <task id>\`) and pass the reference it returns in \`artifacts\``,
       );
       const detail = errorDetailOf(err);
       expect(detail?.reason).toBe("inputs_too_large");

@@ -12,6 +12,7 @@ import { inputsKey } from "../context-keys.js";
 import { invalidArgument, meshError } from "../errors.js";
 import { methodKey } from "../interceptors/validate-request.js";
 import type { RequestValidator } from "../interceptors/validate-request.js";
+import type { MeshCall } from "../call.js";
 import { constraintDeadlineMs, delegateRequestViolations, idPattern } from "./delegate-request-rules.js";
 import { describeViolations } from "./json-schema.js";
 import type { SchemaValidator } from "./json-schema.js";
@@ -34,7 +35,17 @@ export interface DelegationValidatorOptions {
    * (the idempotency step answers it, or refuses a different request).
    */
   readonly isSettled?: (taskId: string) => boolean;
+  /**
+   * Checks the request's artifact references (the gateway's: mesh/artifacts,
+   * `createArtifactRefCheck`); throws INVALID_ARGUMENT. Default: none.
+   */
+  readonly checkArtifacts?: (req: DelegateRequest, call: MeshCall) => void;
 }
+
+/** How to send what is too large to go inline; the end of the `inputs_too_large` message. */
+export const artifactHint =
+  "upload large content as an artifact (PUT /v1/artifacts?task_id=<task id> on the gateway's artifact endpoint, or " +
+  "`agentmesh artifacts put <file> --task <task id>`) and pass the reference it returns in `artifacts`";
 
 /** Default inline inputs limit: larger content travels as an artifact. */
 export const defaultMaxInlineBytes = 256 * 1024;
@@ -71,7 +82,7 @@ export function createDelegationValidators(options: DelegationValidatorOptions):
     if (bytes > maxInline) {
       throw meshError(
         Code.InvalidArgument,
-        `inputs are ${bytes} bytes, over the ${maxInline}-byte inline limit: upload large content as an artifact and pass its reference`,
+        `inputs are ${bytes} bytes, over the ${maxInline}-byte inline limit: ${artifactHint}`,
         { reason: "inputs_too_large", metadata: { bytes: String(bytes), limit: String(maxInline) } },
       );
     }
@@ -79,6 +90,7 @@ export function createDelegationValidators(options: DelegationValidatorOptions):
     if (schemaViolations.length > 0) {
       throw invalidArgument(`inputs do not match the schema of ${req.intent}: ${describeViolations(schemaViolations)}`, "input_schema_violation", schemaViolations);
     }
+    options.checkArtifacts?.(req, call);
     call.values.set(inputsKey, inputs);
   };
   return new Map([

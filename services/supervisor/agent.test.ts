@@ -26,7 +26,8 @@ function recordingValidator(): SchemaValidator & { readonly roots: string[] } {
 /**
  * The parts of a task context `campaign.launch` uses: `delegate` answers every
  * step in process with a completed result, so no gateway is needed; the
- * supervisor declares no tools, so `tool` refuses like the mesh's would.
+ * supervisor declares no tools, so `tool` refuses like the mesh's would, and it
+ * neither reads nor writes artifacts.
  */
 function inProcessContext(): TaskContext {
   const delegate = (sub: SubDelegation) =>
@@ -37,6 +38,8 @@ function inProcessContext(): TaskContext {
     tool: (name) => {
       throw new Error(`campaign.launch does not declare tool ${name}`);
     },
+    fetchArtifact: () => Promise.reject(new Error("campaign.launch reads no artifacts")),
+    putArtifact: () => Promise.reject(new Error("campaign.launch writes no artifacts")),
   };
 }
 

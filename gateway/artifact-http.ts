@@ -1,0 +1,175 @@
+/**
+ * The gateway's artifact endpoint: plain HTTP on its own address
+ * (AGENTMESH_ARTIFACTS_ADDRESS), so large bytes never travel inside an RPC.
+ *
+ *   PUT|POST /v1/artifacts?task_id=<T>[&name=<file name>]
+ *     bearer token (+ `agentmesh-chain` for an agent), body = the bytes, Content-Type
+ *     = their media type. Streams the body into the artifact store, refusing more
+ *     than the cap (413). Answers 201 with the reference, ready for `ArtifactRef`:
+ *     `{"uri": <signed link>, "digest", "sizeBytes", "mediaType", "name"?}`.
+ *   GET|HEAD <link>   (/v1/artifacts/<id>?link=<JWS>)
+ *     bearer token (+ `agentmesh-chain`). Answers the bytes with Content-Type,
+ *     Content-Length, `Repr-Digest: sha-256=:<base64>:` (RFC 9530) and an ETag of
+ *     the digest.
+ *
+ * Every refusal is JSON `{"error": {"reason", "message"}}`: 400 (`task_id_invalid`,
+ * `media_type_invalid`, `link_missing`), 401 (`token_*`, `chain_invalid`), 403
+ * (`link_invalid`, `link_expired`, `link_out_of_scope`, `task_out_of_scope`), 404
+ * (`artifact_not_found`), 413 (`artifact_too_large`), 500 (`internal`, details in
+ * the log only).
+ */
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ConnectError, Code } from "@connectrpc/connect";
+import {
+  ArtifactLinkError, artifactLinkUri, artifactsPath, errorDetailOf, idPattern, signArtifactLink, splitAddress,
+} from "../mesh/index.js";
+import type { ArtifactAccess, ArtifactLinkVerifier, Logger, SigningKey } from "../mesh/index.js";
+import { ArtifactTooLargeError } from "../mesh/queue/queue-errors.js";
+import type { ArtifactStore } from "../mesh/queue/queue-types.js";
+
+/** Options of `startArtifactHttp`. */
+export interface ArtifactHttpOptions {
+  /** host:port to listen on (port 0: any free port). */
+  readonly address: string;
+  /** Base URL the links name; default `http://<host>:<bound port>`. */
+  readonly publicUrl: string | undefined;
+  readonly store: ArtifactStore;
+  /** The gateway's signing key: it signs the links. */
+  readonly signingKey: SigningKey;
+  readonly links: ArtifactLinkVerifier;
+  readonly access: ArtifactAccess;
+  /** Largest upload in bytes. */
+  readonly maxBytes: number;
+  /** Lifetime of a link. */
+  readonly linkTtlSeconds: number;
+  readonly logger: Logger;
+}
+
+/** A running artifact endpoint. */
+export interface RunningArtifactHttp {
+  readonly port: number;
+  /** The base URL its links name. */
+  readonly url: string;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
+
+/** A refusal the endpoint answers with `status` and `{"error": {reason, message}}`. */
+class HttpRefusal extends Error {
+  constructor(readonly status: number, readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+/** HTTP status of each code a verification or rule throws. */
+const codeStatus: Partial<Record<Code, number>> = {
+  [Code.Unauthenticated]: 401, [Code.PermissionDenied]: 403, [Code.InvalidArgument]: 400, [Code.NotFound]: 404,
+};
+
+/** Starts the endpoint; rejects when the address cannot be bound. */
+export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<RunningArtifactHttp> {
+  const { host, port } = splitAddress(o.address);
+  let baseUrl = o.publicUrl ?? "";
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => answerError(res, err, o.logger));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://artifacts.invalid");
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    if (url.pathname === artifactsPath && (req.method === "PUT" || req.method === "POST")) {
+      await upload(req, res, url, header);
+    } else if (url.pathname.startsWith(`${artifactsPath}/`) && (req.method === "GET" || req.method === "HEAD")) {
+      await download(req, res, header);
+    } else {
+      throw new HttpRefusal(404, "not_found", `no such endpoint: ${req.method ?? ""} ${url.pathname} (PUT ${artifactsPath}?task_id=<task>, GET <link>)`);
+    }
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse, url: URL, header: (n: string) => string | undefined): Promise<void> {
+    const caller = await o.access.authenticate(header);
+    const taskId = url.searchParams.get("task_id") ?? "";
+    if (!idPattern.test(taskId)) throw new HttpRefusal(400, "task_id_invalid", "task_id must be 1 to 128 characters of [A-Za-z0-9._:-]: the task the link is scoped to");
+    o.access.assertMayUpload(caller, taskId);
+    const mediaType = header("content-type") ?? "application/octet-stream";
+    if (!/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(mediaType) || mediaType.length > 200) throw new HttpRefusal(400, "media_type_invalid", `Content-Type "${mediaType}" is not a media type`);
+    const name = url.searchParams.get("name") ?? undefined;
+    const declared = Number(header("content-length") ?? NaN);
+    if (declared > o.maxBytes) throw tooLarge(o.maxBytes);
+    const info = await o.store.put(req, { mediaType, maxBytes: o.maxBytes }).catch((err: unknown) => {
+      throw err instanceof ArtifactTooLargeError ? tooLarge(o.maxBytes) : err;
+    });
+    const expiresAt = Math.floor(Date.now() / 1000) + o.linkTtlSeconds;
+    const jws = await signArtifactLink(o.signingKey, { artifactId: info.id, digest: info.digest, size: info.size, mediaType, taskId, uploader: caller.identity.subject, expiresAt });
+    o.logger.info("artifact stored", { artifact_id: info.id, task_id: taskId, size: info.size, by: caller.identity.subject });
+    sendJson(res, 201, { uri: artifactLinkUri(baseUrl, info.id, jws), digest: info.digest, sizeBytes: info.size, mediaType, ...(name === undefined ? {} : { name }) });
+  }
+
+  async function download(req: IncomingMessage, res: ServerResponse, header: (n: string) => string | undefined): Promise<void> {
+    const caller = await o.access.authenticate(header);
+    const link = o.links.verifyUri(req.url ?? "");
+    o.access.assertMayFetch(caller, link);
+    const found = await o.store.get(link.artifactId);
+    // A stored artifact is immutable: other bytes under the id are not the linked ones.
+    if (found === undefined || found.info.digest !== link.digest) throw new HttpRefusal(404, "artifact_not_found", `artifact ${link.artifactId} is no longer stored`);
+    res.writeHead(200, {
+      "content-type": link.mediaType,
+      "content-length": found.data.byteLength,
+      "repr-digest": `sha-256=:${Buffer.from(link.digest.slice("sha256:".length), "hex").toString("base64")}:`,
+      etag: `"${link.digest}"`,
+      "cache-control": "private, no-store",
+    });
+    res.end(req.method === "HEAD" ? undefined : found.data);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  if (baseUrl === "") baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  return {
+    port: bound,
+    url: baseUrl,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function tooLarge(maxBytes: number): HttpRefusal {
+  return new HttpRefusal(413, "artifact_too_large", `the artifact is larger than ${maxBytes} bytes (AGENTMESH_MAX_ARTIFACT_BYTES): split it or raise the limit`);
+}
+
+/** Answers a refusal, or 500 for anything unexpected (logged, never sent). */
+function answerError(res: ServerResponse, err: unknown, logger: Logger): void {
+  let refusal: HttpRefusal;
+  if (err instanceof HttpRefusal) refusal = err;
+  else if (err instanceof ArtifactLinkError) refusal = new HttpRefusal(err.reason === "link_missing" ? 400 : 403, err.reason, err.message);
+  else if (err instanceof ConnectError && codeStatus[err.code] !== undefined) refusal = new HttpRefusal(codeStatus[err.code]!, errorDetailOf(err)?.reason ?? "refused", err.rawMessage);
+  else {
+    logger.error("artifact request failed", { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    refusal = new HttpRefusal(500, "internal", "internal error");
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // An upload refused before its body was read: the rest of the body is not wanted.
+  sendJson(res, refusal.status, { error: { reason: refusal.reason, message: refusal.message } }, refusal.status === 413);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...(close ? { connection: "close" } : {}) });
+  res.end(text);
+}
