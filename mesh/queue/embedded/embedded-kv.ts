@@ -4,19 +4,19 @@
  * - `entries/<key>.json`: the live value and revision of each key;
  * - `tombs/<key>.json`: the revision of a deleted key, so revisions keep
  *   increasing when it is written again;
- * - `changes.log`: one JSON line per write or delete, appended while the key's
- *   lock is held (so in revision order per key); watchers tail it. It is not
- *   compacted: it grows with every write (about the size of the values written).
+ * - `changes/`: one JSON line per write or delete, appended while the key's
+ *   lock is held (so in revision order per key); watchers tail it (change-log.ts,
+ *   which also keeps it to about two segments).
  * - `locks/<key>`: lock files around each read-modify-write.
  */
-import { statSync, watch } from "node:fs";
+import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
-import { appendFile, open } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidKeyError, isValidKey } from "../queue-errors.js";
 import type { KvChange, KvEntry, KvStore } from "../queue-types.js";
 import { ensureDirs, fileKey, listNames, readJsonFile, unFileKey, unlinkIfExists, writeFileAtomic } from "./fs-files.js";
 import { withFileLock } from "./fs-lock.js";
+import { ChangeLogTail, ChangeLogWriter } from "./change-log.js";
 
 /** Options of `createEmbeddedKv`. */
 export interface EmbeddedKvOptions {
@@ -24,6 +24,8 @@ export interface EmbeddedKvOptions {
   readonly dir: string;
   /** How often watchers look at the change log besides file-change events; default 50 ms. */
   readonly pollIntervalMs?: number;
+  /** Size past which the change log starts a new segment; default 16 MiB. */
+  readonly logSegmentBytes?: number;
 }
 
 interface StoredEntry {
@@ -50,9 +52,8 @@ interface LoggedChange {
  */
 export async function createEmbeddedKv(options: EmbeddedKvOptions): Promise<KvStore> {
   const root = join(options.dir, "kv");
-  const store = new EmbeddedKv(root, options.pollIntervalMs ?? 50);
-  await ensureDirs(store.entries, store.tombs, store.locks);
-  await appendFile(store.log, "");
+  const store = new EmbeddedKv(root, options.pollIntervalMs ?? 50, options.logSegmentBytes);
+  await ensureDirs(store.entries, store.tombs, store.locks, store.log);
   return store;
 }
 
@@ -62,15 +63,18 @@ class EmbeddedKv implements KvStore {
   readonly locks: string;
   readonly log: string;
   private readonly watchers = new Set<() => void>();
+  private readonly logWriter: ChangeLogWriter;
 
   constructor(
     root: string,
     private readonly pollIntervalMs: number,
+    logSegmentBytes: number | undefined,
   ) {
     this.entries = join(root, "entries");
     this.tombs = join(root, "tombs");
     this.locks = join(root, "locks");
-    this.log = join(root, "changes.log");
+    this.log = join(root, "changes");
+    this.logWriter = new ChangeLogWriter(this.log, logSegmentBytes);
   }
 
   async get(key: string): Promise<KvEntry | undefined> {
@@ -98,7 +102,7 @@ class EmbeddedKv implements KvStore {
       const revision = current.revision + 1;
       await writeFileAtomic(join(this.tombs, `${name}.json`), JSON.stringify({ key, revision } satisfies StoredTomb));
       await unlinkIfExists(join(this.entries, `${name}.json`));
-      await appendFile(this.log, `${JSON.stringify({ key, revision } satisfies LoggedChange)}\n`);
+      await this.logWriter.append(JSON.stringify({ key, revision } satisfies LoggedChange));
     });
   }
 
@@ -114,7 +118,7 @@ class EmbeddedKv implements KvStore {
   }
 
   watch(prefix: string, onChange: (change: KvChange) => void): () => void {
-    const tail = new LogTail(this.log, (line) => {
+    const tail = new ChangeLogTail(this.log, (line) => {
       const change = parseChange(line);
       if (change && change.key.startsWith(prefix)) onChange(change);
     });
@@ -150,7 +154,7 @@ class EmbeddedKv implements KvStore {
       const entry: StoredEntry = { key, value: Buffer.from(value).toString("base64"), revision: previous + 1 };
       await writeFileAtomic(join(this.entries, `${name}.json`), JSON.stringify(entry));
       if (!current) await unlinkIfExists(join(this.tombs, `${name}.json`));
-      await appendFile(this.log, `${JSON.stringify(entry satisfies LoggedChange)}\n`);
+      await this.logWriter.append(JSON.stringify(entry satisfies LoggedChange));
       return entry.revision;
     });
   }
@@ -171,68 +175,5 @@ function parseChange(line: string): KvChange | undefined {
     return { key: logged.key, value: logged.value === undefined ? undefined : new Uint8Array(Buffer.from(logged.value, "base64")), revision: logged.revision };
   } catch {
     return undefined; // a torn line (a writer died mid-append) carries no change
-  }
-}
-
-/** Reads the lines appended to a file after it was created, one pass at a time. */
-class LogTail {
-  private offset: number;
-  private partial = "";
-  private reading = false;
-  private again = false;
-  private stopped = false;
-
-  constructor(
-    private readonly path: string,
-    private readonly onLine: (line: string) => void,
-  ) {
-    // Synchronous, so that a write made right after `watch()` returns is seen.
-    this.offset = statSync(path).size;
-  }
-
-  kick(): void {
-    if (this.stopped) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = true;
-    void this.readAll().finally(() => {
-      this.reading = false;
-    });
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  private async readAll(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        await this.readNew();
-      } catch {
-        // Read again on the next kick.
-      }
-    } while (this.again && !this.stopped);
-  }
-
-  private async readNew(): Promise<void> {
-    const handle = await open(this.path, "r");
-    try {
-      const { size } = await handle.stat();
-      if (size <= this.offset) return;
-      const buffer = Buffer.alloc(size - this.offset);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
-      this.offset += bytesRead;
-      const lines = (this.partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
-      this.partial = lines.pop() ?? "";
-      for (const line of lines) {
-        if (this.stopped) return;
-        if (line) this.onLine(line);
-      }
-    } finally {
-      await handle.close();
-    }
   }
 }
