@@ -3,7 +3,6 @@
  * call, a worker restarted, and a worker stopped with SIGTERM while it works.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +14,7 @@ import type { GrpcClient } from "../mesh/index.js";
 import { checkHealth } from "../cli/health-check.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
 import { startTestMesh } from "./support/test-mesh.js";
+import { spawnTestWorker, until } from "./support/worker-process.js";
 import type { TestMesh } from "./support/test-mesh.js";
 
 let mesh: TestMesh;
@@ -48,30 +48,11 @@ afterAll(async () => {
 const logFile = (name: string) => join(mesh.home, `${name}.log`);
 const executions = (name: string, taskId: string) => (existsSync(logFile(name)) ? readFileSync(logFile(name), "utf8").split("\n").filter((l) => l === taskId).length : 0);
 
-const addresses = (name: string) => mesh.gateway.table.list("test.sleep").filter((a) => a.card?.name === name).flatMap((a) => a.instances.flatMap((i) => i.endpoints.map((e) => e.address)));
-
 /** Starts the test worker as a process and waits until the gateway routes to its new address. */
 async function startWorker(name: string): Promise<ChildProcess> {
-  const before = new Set(addresses(name));
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/test-worker-main.ts"], {
-    env: {
-      ...process.env, ...mesh.env,
-      AGENTMESH_TEST_AGENT: name, AGENTMESH_TEST_INTENTS: "test.sleep", AGENTMESH_TEST_LOG: logFile(name),
-      AGENTMESH_DATA_DIR: join(mesh.home, "data", name), AGENTMESH_INSTANCE_ID: `${name}-1`, AGENTMESH_LOG_LEVEL: "error",
-    },
-    stdio: "inherit",
-  });
+  const child = await spawnTestWorker(mesh, { name, intents: ["test.sleep"], log: logFile(name), env: { AGENTMESH_DATA_DIR: join(mesh.home, "data", name) } });
   children.push(child);
-  await until(() => addresses(name).some((a) => !before.has(a)), 20_000);
   return child;
-}
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const delegate = (taskId: string, ms: number) =>

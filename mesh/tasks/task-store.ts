@@ -104,8 +104,8 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
   const listeners = new Map<string, Set<TaskListener>>();
 
   for (const rec of journal?.replay() ?? []) {
-    // A task waiting for a human still waits; one that was running was interrupted.
-    if (!isTerminal(rec.result.state) && rec.result.state !== TaskState.AWAITING_APPROVAL) {
+    // A task waiting for a human, or on the queue for a worker, still waits; one that was running here was interrupted.
+    if (!isTerminal(rec.result.state) && rec.result.state !== TaskState.AWAITING_APPROVAL && rec.result.state !== TaskState.QUEUED) {
       rec.result = interrupted(rec.result);
     }
     records.set(rec.taskId, { ...rec, settled: isTerminal(rec.result.state) && !canRerun(rec.result) });
@@ -183,7 +183,8 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       const rec = records.get(taskId);
       if (rec === undefined) return;
       if (!isTerminal(rec.result.state)) {
-        rec.result = result;
+        // A queued task's Delegate ends with QUEUED; its worker may have moved it on already (mirrored in by update): keep the later state.
+        if (isTerminal(result.state) || result.state >= rec.result.state) rec.result = result;
         rec.settled = !canRerun(result);
         await persist(rec);
         publish(rec);
