@@ -1,6 +1,6 @@
 /**
  * Makes the keys a deployment runs with: one Ed25519 signing key per mesh
- * process (the gateway and every agent), one for the operator's `agentmesh`
+ * process (the gateway, every agent, the sagas service), one for the operator's `agentmesh`
  * command, the JWKS of all their public keys, and the role keys that let only
  * the gateway's key sign gateway tokens and only the operator's key sign
  * approver tokens (AGENTMESH_AUTH_ROLE_KEYS, mesh/config.ts).
@@ -10,13 +10,25 @@
  * directory is private to its owner (0700); the files in it are 0644 so that
  * compose can bind-mount them into containers running as another user.
  */
+import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
-import { servicePorts } from "../services/shared/service-config.js";
 
-/** The mesh processes that sign their own tokens: the gateway and every agent. */
-export const meshProcesses: readonly string[] = ["gateway", ...Object.keys(servicePorts)];
+const servicesDir = fileURLToPath(new URL("../services", import.meta.url));
+
+/**
+ * The mesh processes, each of which signs its own tokens: the gateway and every
+ * service with an entry point (services/<name>/main.ts), sorted.
+ */
+export const meshProcesses: readonly string[] = [
+  "gateway",
+  ...readdirSync(servicesDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(servicesDir, e.name, "main.ts")))
+    .map((e) => e.name)
+    .sort(),
+];
 
 /** Algorithm of the keys (the development keys use the same, mesh/auth/keys.ts). */
 const algorithm = "EdDSA";

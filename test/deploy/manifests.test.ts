@@ -17,8 +17,7 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { IService } from "kubernetes-models/v1/Service";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { listOverlays } from "../../deploy/render-manifests.js";
-import { kubectlSecretCommands } from "../../deploy/deploy-keys.js";
-import { servicePorts } from "../../services/shared/service-config.js";
+import { kubectlSecretCommands, meshProcesses } from "../../deploy/deploy-keys.js";
 import { testToolPath } from "../../tools/test-tools.js";
 import { containerPort, find, mainContainer, meshWorkloads, podLabels, renderedObjects, workloads } from "./support/rendered-manifests.js";
 import type { K8sObject, Workload } from "./support/rendered-manifests.js";
@@ -82,7 +81,7 @@ describe("deploy/k8s overlays", () => {
   it("schema validation refuses an invalid object and an unknown kind", async () => {
     const objects = await renderedObjects("dev");
     const gateway = find<Workload>(objects, "Deployment", "gateway");
-    await expect(validateObject({ ...gateway, spec: { ...gateway.spec, replicas: "one" } } as unknown as K8sObject)).rejects.toThrow(/replicas/);
+    await expect(validateObject({ ...gateway, spec: { ...gateway.spec, replicas: "one" } })).rejects.toThrow(/replicas/);
     await expect(validateObject({ apiVersion: "apps/v1", kind: "Gadget", metadata: { name: "x" } })).rejects.toThrow("no schema for apps/v1 Gadget (x)");
     await expect(validateObject({ apiVersion: "example.com/v1", kind: "Gadget", metadata: { name: "x" } })).rejects.toThrow("no schema for apiVersion example.com/v1");
   });
@@ -94,9 +93,9 @@ describe("deploy/k8s overlays", () => {
     expect(objects.filter((o) => o.kind !== "Namespace" && o.metadata.namespace !== "agentmesh").map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
   });
 
-  it.each(overlays)("%s: the gateway and every agent have a Deployment, a Service, their own ServiceAccount and a PodDisruptionBudget", async (overlay) => {
+  it.each(overlays)("%s: every mesh process (gateway/main.ts, services/*/main.ts) has a Deployment, a Service and its own ServiceAccount", async (overlay) => {
     const objects = await renderedObjects(overlay);
-    const names = ["gateway", ...Object.keys(servicePorts)];
+    const names = meshProcesses;
     expect(meshWorkloads(objects).map((w) => w.metadata.name).sort()).toEqual([...names].sort());
     for (const name of names) {
       const d = find<Workload>(objects, "Deployment", name);

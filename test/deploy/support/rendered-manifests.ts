@@ -46,9 +46,14 @@ export function workloads(objects: readonly K8sObject[]): Workload[] {
   return objects.filter((o): o is Workload => o.kind === "Deployment" || o.kind === "StatefulSet");
 }
 
-/** The gateway and the agents: the workloads that run the agentmesh image. */
+/** The mesh processes (gateway, agents, the sagas coordinator): the workloads that run the agentmesh image. */
 export function meshWorkloads(objects: readonly K8sObject[]): Workload[] {
-  return workloads(objects).filter((w) => ["gateway", "agent"].includes(w.metadata.labels?.["app.kubernetes.io/component"] ?? ""));
+  return workloads(objects).filter((w) => ["gateway", "agent", "coordinator"].includes(w.metadata.labels?.["app.kubernetes.io/component"] ?? ""));
+}
+
+/** The agents (component agent): the workloads only the gateway may reach. */
+export function agentWorkloads(objects: readonly K8sObject[]): Workload[] {
+  return workloads(objects).filter((w) => w.metadata.labels?.["app.kubernetes.io/component"] === "agent");
 }
 
 /** The one object of `kind` named `name`; throws when there is none. */
