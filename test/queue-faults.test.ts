@@ -64,7 +64,7 @@ describe.each(["embedded", "nats"] as const)("queued work on the %s backend, wit
     return child;
   };
   const queue = (taskId: string, ms: number) =>
-    client.unary(DelegationService.method.delegate, { taskId, intent: "test.effect", inputs: { ms } as never, mode: DelegationMode.QUEUED }, { metadata: auth, deadline: Date.now() + 10_000 });
+    client.unary(DelegationService.method.delegate, { taskId, intent: "test.effect", inputs: { ms }, mode: DelegationMode.QUEUED }, { metadata: auth, deadline: Date.now() + 10_000 });
   const stateOf = async (taskId: string) => (await client.unary(DelegationService.method.getResult, { taskId }, { metadata: auth })).state;
 
   it("redelivers the task of a replica killed mid-task to another one, and applies its effect exactly once", async () => {

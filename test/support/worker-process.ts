@@ -28,7 +28,7 @@ export interface TestWorkerOptions {
  */
 export async function spawnTestWorker(mesh: TestMesh, o: TestWorkerOptions): Promise<ChildProcess> {
   const instanceId = o.instanceId ?? `${o.name}-1`;
-  const addresses = () => mesh.gateway.table.list(o.intents[0]!).filter((a) => a.card?.name === o.name).flatMap((a) => a.instances.flatMap((i) => i.endpoints.map((e) => e.address)));
+  const addresses = () => mesh.gateway.table.list(o.intents[0]).filter((a) => a.card?.name === o.name).flatMap((a) => a.instances.flatMap((i) => i.endpoints.map((e) => e.address)));
   const before = new Set(addresses());
   const child = spawn(process.execPath, ["--import", "tsx", "test/support/test-worker-main.ts"], {
     env: {
