@@ -82,7 +82,8 @@ export function startNatsConsumer(deps: NatsConsumerDeps, subject: string, handl
         current = await consumer.fetch({ max_messages: maxInFlight - running.size, expires: pullExpiresMs });
         for await (const msg of current) {
           if (stopping) {
-            // Pulled while stopping: hand it back at once rather than let its ack wait run out.
+            // Pulled while stopping: hand it back at once rather than let its ack wait
+            // run out. The delivery still counts, and shows as a lost attempt.
             msg.nak();
             continue;
           }
