@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditRecordSchema, AuditService } from "../gen/agentmesh/v1/audit_pb.js";
 import type { QueryDecisionsRequestSchema } from "../gen/agentmesh/v1/audit_pb.js";
 import { DelegateRequestSchema, DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
-import { TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { DelegationMode, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import { readGatewayConfig, startGateway } from "../gateway/index.js";
 import { create } from "@bufbuild/protobuf";
 import { createGrpcClient, createLogger, errorDetailOf, inputDigest, PolicyBundleError } from "../mesh/index.js";
@@ -93,6 +93,15 @@ describe("policy over a real mesh", () => {
     expect([errorDetailOf(err)?.reason, metadata]).toEqual(["quota_exceeded", { limit: "3", limit_kind: "calls", window_seconds: "10" }]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
     expect(Number(retryAfter)).toBeLessThanOrEqual(10_000);
+  });
+
+  it("counts queued work against the same quota: the call past it is refused before it is queued", async () => {
+    const queued = (taskId: string): Req => ({ ...echo(taskId), mode: DelegationMode.QUEUED });
+    for (let i = 1; i <= 3; i++) expect((await delegateAs("quincy", "supervisor", queued(`queued-quota-${i}`))).result?.state).not.toBe(TaskState.REJECTED);
+    const err = await rejection(delegateAs("quincy", "supervisor", queued("queued-quota-4")));
+    expect([err.code, err.rawMessage, errorDetailOf(err)?.reason]).toEqual([Code.ResourceExhausted, "quincy used 3 of 3 calls of test.echo in 10 s", "quota_exceeded"]);
+    const read = await rejection(gateway.unary(DelegationService.method.getResult, { taskId: "queued-quota-4" }, { metadata: { authorization: `Bearer ${await mesh.token("quincy", "supervisor")}` } }));
+    expect(read.code).toBe(Code.NotFound);
   });
 
   it("serves the gateway's and the agent's decisions to an auditor through AuditService", async () => {
