@@ -2,13 +2,14 @@
  * The embedded `ArtifactStore`, under `<dir>/artifacts`: `<id>.bin` holds the
  * bytes, `<id>.json` the `ArtifactInfo`. The info is written last, so an artifact
  * exists only once its bytes are durable; ids are 128 random bits, base64url.
+ * Partial uploads of a process that died are removed when the store is next opened.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ArtifactDigestError, ArtifactTooLargeError } from "../queue-errors.js";
 import type { ArtifactInfo, ArtifactStore } from "../queue-types.js";
-import { ensureDirs, fsyncDir, isNotFound, randomToken, readJsonFile, unlinkIfExists, writeFileAtomic } from "./fs-files.js";
+import { ensureDirs, fsyncDir, isNotFound, randomToken, readJsonFile, removeStaleTempFiles, unlinkIfExists, writeFileAtomic } from "./fs-files.js";
 
 /** Options of `createEmbeddedArtifacts`. */
 export interface EmbeddedArtifactsOptions {
@@ -24,6 +25,8 @@ export interface EmbeddedArtifactsOptions {
 export async function createEmbeddedArtifacts(options: EmbeddedArtifactsOptions): Promise<ArtifactStore> {
   const root = join(options.dir, "artifacts");
   await ensureDirs(root);
+  // Uploads cut short by a process that died; an hour is longer than any live upload.
+  await removeStaleTempFiles(root, 60 * 60_000);
   return new EmbeddedArtifacts(root);
 }
 

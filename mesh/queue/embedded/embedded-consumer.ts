@@ -10,13 +10,16 @@ import type { FSWatcher } from "node:fs";
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConsumeOptions, Delivery, QueueConsumer } from "../queue-types.js";
-import { ensureDirs, isNotFound, listNames, randomToken } from "./fs-files.js";
+import { ensureDirs, isNotFound, listNames, randomToken, removeStaleTempFiles } from "./fs-files.js";
 import type { ResolvedEmbeddedSettings } from "./embedded-settings.js";
 import { LeasedDelivery } from "./leased-delivery.js";
 import { leaseName, parseReadyName, readTicket } from "./queue-files.js";
 import type { LeaseName, QueuePaths } from "./queue-files.js";
 import { reclaimExpired } from "./reclaim-expired.js";
 import { sweepDedupRecords } from "./sweep-dedup-records.js";
+
+/** Temporary files older than this were left by a process that died mid-write. */
+const staleTempMs = 10 * 60_000;
 
 /** What a consumer needs from its queue. */
 export interface EmbeddedConsumerOptions extends ConsumeOptions {
@@ -107,6 +110,7 @@ class EmbeddedConsumer implements QueueConsumer {
     if (Date.now() - this.lastSweep > Math.min(60_000, settings.dedupWindowMs)) {
       this.lastSweep = Date.now();
       await sweepDedupRecords(paths, settings.dedupWindowMs);
+      for (const dir of [this.readyDir, join(paths.inflight, subject), paths.dead, paths.ids]) await removeStaleTempFiles(dir, staleTempMs);
     }
     if (this.running.size >= this.maxInFlight) return;
     const names = (await listNames(this.readyDir)).sort();

@@ -12,7 +12,7 @@ import { ensureDirs, isNotFound, listNames, randomToken, writeFileAtomic } from 
 import { withFileLock } from "./fs-lock.js";
 import type { ResolvedEmbeddedSettings } from "./embedded-settings.js";
 import { startEmbeddedConsumer } from "./embedded-consumer.js";
-import { deadPath, messageKey, parseLeaseName, parseReadyName, queuePaths, readTicket, readyPath, rewriteAndMove } from "./queue-files.js";
+import { deadPath, leaseName, messageKey, parseLeaseName, parseReadyName, queuePaths, readTicket, readyPath, rewriteAndMove } from "./queue-files.js";
 import type { QueuePaths, Ticket } from "./queue-files.js";
 
 /** Options of `createEmbeddedQueue`. */
@@ -107,17 +107,21 @@ class EmbeddedQueue implements TaskQueue {
   }
 
   async redrive(id: string, data?: Uint8Array): Promise<boolean> {
-    const held = join(this.paths.dead, `.tmp-redrive-${messageKey(id)}-${randomToken()}`);
+    const dead = deadPath(this.paths, id);
+    const ticket = await readTicket(dead);
+    if (!ticket) return false;
+    // Taken as a lease first (one rename: a concurrent redrive finds nothing), so
+    // a crash before it is queued again leaves an expired lease, which a consumer
+    // reclaims (dead-lettering it again), never a lost dead letter.
+    const held = join(this.paths.inflight, ticket.subject, leaseName({ key: messageKey(id), expiresAt: Date.now() + this.settings.ackWaitMs, ackWaitMs: this.settings.ackWaitMs, token: randomToken() }));
+    await ensureDirs(join(this.paths.ready, ticket.subject), join(this.paths.inflight, ticket.subject));
     try {
-      await rename(deadPath(this.paths, id), held);
+      await rename(dead, held);
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
     }
-    const ticket = await readTicket(held);
-    if (!ticket) return false;
-    const { deadAt: _deadAt, ...rest } = ticket;
-    await ensureDirs(join(this.paths.ready, ticket.subject));
+    const { deadAt: _deadAt, ...rest } = (await readTicket(held)) ?? ticket;
     const body = data === undefined ? rest.data : Buffer.from(data).toString("base64");
     await rewriteAndMove(held, { ...rest, data: body, errors: [] }, readyPath(this.paths, ticket, Date.now()));
     return true;

@@ -5,7 +5,7 @@
  * so the new name itself survives a crash.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** A random hex token, unique enough for temporary and lease file names. */
@@ -112,4 +112,24 @@ export function fileKey(s: string): string {
 /** The inverse of `fileKey`; undefined for a hashed name. */
 export function unFileKey(name: string): string | undefined {
   return name.startsWith("#") ? undefined : decodeURIComponent(name);
+}
+
+/** Removes the temporary files (`.tmp-*`, left by a process that died mid-write) older than `maxAgeMs` in `dir`. */
+export async function removeStaleTempFiles(dir: string, maxAgeMs: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  for (const name of names) {
+    if (!name.startsWith(".tmp-")) continue;
+    const path = join(dir, name);
+    try {
+      if (Date.now() - (await stat(path)).mtimeMs > maxAgeMs) await unlink(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
 }
