@@ -25,6 +25,13 @@ import type { GatewayConfig } from "./config.js";
 import { createForwarder } from "./forwarder.js";
 import { cardViolations, createRegistryServiceImpl, createRegistryValidators, grantStaticCards, parseAgentOffers } from "./registry-service.js";
 import { createRoutingTable } from "./routing-table.js";
+import { createArtifactRefCheck, loadArtifactLinkVerifier } from "../mesh/index.js";
+import { startArtifactEndpoint } from "./artifact-endpoint.js";
+import { createQueuedDelegation } from "./queued-delegation.js";
+import { createQueueServiceImpl, createQueueValidators } from "./queue-service.js";
+import { QueueService } from "../gen/agentmesh/v1/queue_pb.js";
+import { DelegationMode } from "../gen/agentmesh/v1/task_pb.js";
+import { openQueueBackend } from "../mesh/queue/backend.js";
 import type { RoutingTable } from "./routing-table.js";
 
 /** The gateway's name on tokens, logs and results. */
@@ -45,6 +52,8 @@ const hopTokenTtlSeconds = 300;
 export interface RunningGateway {
   readonly grpcPort: number;
   readonly connectPort: number;
+  /** Base URL of the artifact endpoint (gateway/artifact-http.ts). */
+  readonly artifactsUrl: string;
   readonly table: RoutingTable;
   stop(): Promise<void>;
 }
@@ -64,6 +73,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   if (config.devKeys) await ensureDevKeys(join(config.home, "keys"));
   const verifier = createTokenVerifier({ keys: await loadVerificationKeys(config.jwksPath), self: gatewayName, ...(config.roleKeys === undefined ? {} : { roleKeys: config.roleKeys }) });
   const signingKey = await loadSigningKey(config.signingKeyPath);
+  const links = await loadArtifactLinkVerifier(config.jwksPath, config.roleKeys);
   const hopTokens = createAudienceTokenSource(signingKey, { subject: gatewayName, role: "gateway", ttlSeconds: hopTokenTtlSeconds });
   const schemas = createSchemaValidator();
   const table = createRoutingTable({ leaseTtlMs: config.leaseTtlMs });
@@ -90,12 +100,28 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const journal = createFileTaskJournal(join(config.dataDir, `${gatewayName}.tasks.jsonl`));
   const store = createTaskStore(journal);
   const validators = new Map([
-    ...createDelegationValidators({ catalog: table, schemas, maxInlineBytes: config.maxInlineBytes, isSettled: (id) => store.get(id)?.settled === true }),
+    ...createDelegationValidators({ catalog: table, schemas, maxInlineBytes: config.maxInlineBytes, isSettled: (id) => store.get(id)?.settled === true, checkArtifacts: createArtifactRefCheck(links) }),
     ...createRegistryValidators(schemas),
+    ...createQueueValidators(),
     ...(policy?.validators ?? []),
   ]);
   const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts, telemetry });
-  const delegationImpl = createDelegationServiceImpl({ store, execute: traceTasks(forwarder.execute, telemetry) });
+  // Queued work, shared task results and artifacts: embedded on one machine, NATS JetStream past it (AGENTMESH_QUEUE).
+  const backend = await openQueueBackend({ url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings }).catch(async (err: unknown) => {
+    await policy?.close();
+    await telemetry.shutdown();
+    throw err;
+  });
+  const queuedHopToken = createHopTokenIssuer(signingKey, { subject: gatewayName, maxTtlSeconds: config.queue.tokenTtlSeconds });
+  const agentsFor = (intent: string) => [...offers].filter(([, intents]) => intents.has(intent)).map(([agent]) => agent);
+  const queued = createQueuedDelegation({ backend, telemetry, logger, hopToken: queuedHopToken, agentsFor });
+  const queueService = createQueueServiceImpl({ backend, gateway: gatewayName, keys: await loadVerificationKeys(config.jwksPath), hopToken: queuedHopToken, agentsFor });
+  const delegationImpl = createDelegationServiceImpl({
+    store,
+    execute: traceTasks((req, call, started, signal) => (req.mode === DelegationMode.QUEUED ? queued.execute : forwarder.execute)(req, call, started, signal), telemetry),
+    cancelQueued: (taskId, reason) => queued.cancel(taskId, reason),
+  });
+  const stopFollowing = await queued.follow(store);
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
   const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
   const approvals = createServiceApprovals({
@@ -116,6 +142,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
       bindService(DelegationService, delegationImpl, chain),
       bindService(ApprovalService, approvals.service, chain),
       bindService(RegistryService, createRegistryServiceImpl({ table, leaseTtlMs: config.leaseTtlMs, offers }), chain),
+      bindService(QueueService, queueService, chain),
       ...(policy?.services(chain) ?? []),
     ],
     grpcAddress: config.grpcAddress,
@@ -123,19 +150,24 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     maxMessageBytes: config.maxMessageBytes,
     logger,
   });
+  const artifactHttp = await startArtifactEndpoint({ config, store: backend.artifacts, signingKey, verifier, links, taskOwner: (id) => store.get(id)?.owner, isAgent: (s) => offers.has(s), logger });
   let stopping: Promise<void> | undefined;
   return {
     grpcPort: server.grpcPort,
     connectPort: server.connectPort,
+    artifactsUrl: artifactHttp.url,
     table,
     stop() {
       stopping ??= (async () => {
         try {
           await server.shutdown(config.shutdownGraceMs);
+          await artifactHttp.close();
           if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
           await approvals.stop();
           await policy?.close();
           forwarder.close();
+          stopFollowing();
+          await backend.close();
           await journal.close();
         } finally {
           // Whatever failed above, the spans and metrics recorded so far are flushed.

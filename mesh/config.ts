@@ -21,6 +21,12 @@
  * | AGENTMESH_SHUTDOWN_GRACE_MS | 10000 | how long in-flight calls may finish on SIGTERM |
  * | AGENTMESH_LOG_LEVEL | info | debug, info, warn or error |
  * | OTEL_* | see mesh/telemetry/telemetry-config.ts | OpenTelemetry: exporter (OTLP/gRPC to a collector, or the embedded span store `<dataDir>/<service>.spans.jsonl`), sampler, resource |
+ * | AGENTMESH_QUEUE | embedded | where queued work, shared task results and artifacts live: unset or "embedded" for the embedded backend (no server; files under $AGENTMESH_HOME/queue, shared by every process on the machine), or `nats://host:4222` for NATS JetStream |
+ * | AGENTMESH_QUEUE_MAX_IN_FLIGHT | 4 | most queued tasks one agent replica runs at once, per intent |
+ * | AGENTMESH_QUEUE_ACK_WAIT_MS | 30000 | a queued task whose worker shows no sign of life for this long is delivered to another replica |
+ * | AGENTMESH_QUEUE_MAX_DELIVERIES | 5 | attempts of a queued task before it goes to the dead-letter queue |
+ * | AGENTMESH_QUEUE_BACKOFF_MS | 1000,5000,15000 | pause before each retry of a queued task that failed retryably (the last repeats) |
+ * | AGENTMESH_QUEUE_TOKEN_TTL_S | 86400 | longest a queued task without a deadline may wait: its credentials expire then, and it goes to the dead-letter queue (re-drive it with `agentmesh tasks retry`) |
  * | AGENTMESH_ARTIFACTS_URL | http://<host of AGENTMESH_GATEWAY>:7072 | base URL of the gateway's artifact endpoint: where agents upload (`ctx.putArtifact`) and, on the gateway, the base of the links it signs (there the default is its own bound AGENTMESH_ARTIFACTS_ADDRESS) |
  * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
@@ -32,6 +38,19 @@ import { parseRoleKeys } from "./auth/tokens.js";
 import type { RoleKeys } from "./auth/tokens.js";
 import { readTelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { TelemetryConfig } from "./telemetry/telemetry-config.js";
+import type { QueueSettings } from "./queue/queue-types.js";
+
+/** Where queued work lives and how it is delivered. */
+export interface QueueConfig {
+  /** AGENTMESH_QUEUE: undefined for the embedded backend, else a `nats://` URL. */
+  readonly url: string | undefined;
+  /** The embedded backend's directory: `<home>/queue`. */
+  readonly dir: string;
+  readonly maxInFlight: number;
+  readonly settings: Required<QueueSettings>;
+  /** Longest lifetime of a queued task's credentials (a task without a deadline), in seconds. */
+  readonly tokenTtlSeconds: number;
+}
 
 /** Fully populated mesh settings. */
 export interface MeshConfig {
@@ -59,6 +78,8 @@ export interface MeshConfig {
   readonly telemetry: TelemetryConfig;
   /** AGENTMESH_ARTIFACTS_URL; undefined: the default the reader derives (see the table). */
   readonly artifactsUrl: string | undefined;
+  /** Queued work (AGENTMESH_QUEUE*). */
+  readonly queue: QueueConfig;
 }
 
 /** Defaults a service passes for its own ports. */
@@ -104,6 +125,29 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
     policyDir: env.AGENTMESH_POLICY_DIR === undefined || env.AGENTMESH_POLICY_DIR === "" ? defaultPolicyDir : resolve(env.AGENTMESH_POLICY_DIR),
     telemetry: readTelemetryConfig(env),
     artifactsUrl: env.AGENTMESH_ARTIFACTS_URL === undefined || env.AGENTMESH_ARTIFACTS_URL === "" ? undefined : env.AGENTMESH_ARTIFACTS_URL.replace(/\/+$/, ""),
+    queue: readQueueConfig(env, home),
+  };
+}
+
+function readQueueConfig(env: Env, home: string): QueueConfig {
+  const url = env.AGENTMESH_QUEUE === undefined || env.AGENTMESH_QUEUE === "" || env.AGENTMESH_QUEUE === "embedded" ? undefined : env.AGENTMESH_QUEUE;
+  if (url !== undefined && !/^nats:\/\/[^\s/]+/.test(url)) {
+    throw new Error(`AGENTMESH_QUEUE must be unset, "embedded" or nats://host:port, not "${url}"`);
+  }
+  const backoff = (env.AGENTMESH_QUEUE_BACKOFF_MS ?? "1000,5000,15000").split(",").map((part) => Number(part.trim()));
+  if (backoff.length === 0 || backoff.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error(`AGENTMESH_QUEUE_BACKOFF_MS must be comma-separated non-negative integers, not "${env.AGENTMESH_QUEUE_BACKOFF_MS}"`);
+  }
+  const maxDeliveries = intVar(env, "AGENTMESH_QUEUE_MAX_DELIVERIES", 5);
+  if (maxDeliveries < 1) throw new Error("AGENTMESH_QUEUE_MAX_DELIVERIES must be at least 1");
+  const maxInFlight = intVar(env, "AGENTMESH_QUEUE_MAX_IN_FLIGHT", 4);
+  if (maxInFlight < 1) throw new Error("AGENTMESH_QUEUE_MAX_IN_FLIGHT must be at least 1");
+  return {
+    url,
+    dir: join(home, "queue"),
+    maxInFlight,
+    settings: { ackWaitMs: intVar(env, "AGENTMESH_QUEUE_ACK_WAIT_MS", 30_000), maxDeliveries, backoffMs: backoff },
+    tokenTtlSeconds: intVar(env, "AGENTMESH_QUEUE_TOKEN_TTL_S", 86_400),
   };
 }
 

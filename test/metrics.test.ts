@@ -83,7 +83,7 @@ beforeAll(async () => {
   await ensureDevKeys(join(home, "keys"));
   const names = ["test.echo", "test.sleep", "test.stubborn"];
   const env: Record<string, string> = {
-    AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000",
+    AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_ARTIFACTS_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000",
     AGENTMESH_AGENT_OFFERS: writeOffersFile(home, { "worker-a": names }),
   };
   gateway = await startGateway(readGatewayConfig(env), { logger: quiet(), policy: riskyEchoPolicy, metricReader: gatewayReader });

@@ -33,6 +33,8 @@ import { traceTasks } from "../telemetry/task-span.js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import { startRegistration } from "./registration.js";
+import { openQueueBackend } from "../queue/backend.js";
+import { startQueueWorker } from "./queue-worker.js";
 
 /** Options of `startAgent`. */
 export interface AgentOptions {
@@ -62,6 +64,11 @@ export interface AgentOptions {
   readonly spanExporter?: SpanExporter;
   /** Reads the agent's metrics instead of the readers `config.telemetry` names (tests inject an in-memory one). */
   readonly metricReader?: IMetricReader;
+}
+
+/** The Delegate method of a bound DelegationService (its handler runs the whole governance chain). */
+function delegateHandlerOf(service: ReturnType<typeof bindService>) {
+  return service.methods.find((m) => m.method === DelegationService.method.delegate)!.handler;
 }
 
 /** A running agent. */
@@ -135,6 +142,17 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     logger,
   });
 
+  // Queued tasks of this agent's intents, pulled from the queue (embedded unless AGENTMESH_QUEUE names NATS).
+  const backend = await openQueueBackend({ url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings }).catch(async (err: unknown) => {
+    await server.shutdown(0);
+    await telemetry.shutdown();
+    throw err;
+  });
+  const queueWorker = startQueueWorker({
+    backend, agent: o.name, intents: o.intents.map((i) => i.name), delegate: delegateHandlerOf(delegation), tasks: store, logger,
+    maxInFlight: config.queue.maxInFlight, maxDeliveries: config.queue.settings.maxDeliveries, ackWaitMs: config.queue.settings.ackWaitMs,
+  });
+
   const endpoints = [{ protocol: Protocol.GRPC, address: `${config.advertiseHost}:${server.grpcPort}` }];
   if (server.connectPort !== 0) endpoints.push({ protocol: Protocol.CONNECT, address: `${config.advertiseHost}:${server.connectPort}` });
   const registration = startRegistration({
@@ -162,11 +180,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         try {
           await registration.stop();
+          await queueWorker.stop();
           await server.shutdown(config.shutdownGraceMs);
           if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
           await approvals.stop();
           await policy?.close();
           gateway.close();
+          await backend.close();
           await journal.close();
         } finally {
           // Whatever failed above, the spans and metrics recorded so far are flushed.

@@ -5,7 +5,7 @@
  */
 import { Code } from "@connectrpc/connect";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { DelegationMode, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { DelegateRequest, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -30,6 +30,12 @@ export type TaskExecutor = (req: DelegateRequest, call: MeshCall, started: Resul
 export interface DelegationServiceOptions {
   readonly store: TaskStore;
   readonly execute: TaskExecutor;
+  /**
+   * Cancels a task that was queued (the gateway's queued delegation): resolves to
+   * its result afterwards, or undefined when the task was not queued, which the
+   * store then cancels as usual.
+   */
+  readonly cancelQueued?: (taskId: string, reason: string) => Promise<Result | undefined>;
 }
 
 /** Roles that may read tasks they did not delegate themselves. */
@@ -53,7 +59,8 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
   };
   return {
     async delegate(req, call) {
-      const started = withState(store.get(req.taskId)!.result, TaskState.WORKING);
+      // A queued task waits on the queue for a worker (gateway/queued-delegation.ts); any other runs now.
+      const started = withState(store.get(req.taskId)!.result, req.mode === DelegationMode.QUEUED ? TaskState.QUEUED : TaskState.WORKING);
       store.update(req.taskId, started);
       // The task runs until it ends, is canceled or its deadline passes; the
       // call that started it may go away meanwhile (see idempotency.ts).
@@ -79,6 +86,12 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
       const rec = owned(req.taskId, call);
       if (rec.owner !== caller.subject && !cancelers.has(caller.role)) {
         throw meshError(Code.PermissionDenied, `task ${rec.taskId} may be canceled only by the caller that delegated it`, { reason: "not_task_owner" });
+      }
+      const queued = await o.cancelQueued?.(req.taskId, req.reason);
+      if (queued !== undefined && queued.state !== TaskState.CANCELED) {
+        // It ended on a worker before the Cancel reached it: that is its outcome.
+        await store.finish(req.taskId, queued);
+        return { result: store.get(req.taskId)!.result };
       }
       return { result: await store.cancel(req.taskId, req.reason) };
     },

@@ -7,7 +7,6 @@ import {
   DelegationService,
 } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { CancelRequest, DelegateRequest, GetResultRequest, WatchResultRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
-import { DelegationMode } from "../../gen/agentmesh/v1/task_pb.js";
 import { inputsKey } from "../context-keys.js";
 import { invalidArgument, meshError } from "../errors.js";
 import { methodKey } from "../interceptors/validate-request.js";
@@ -60,9 +59,6 @@ export function createDelegationValidators(options: DelegationValidatorOptions):
     const violations = delegateRequestViolations(req);
     if (violations.length > 0) {
       throw invalidArgument(`invalid DelegateRequest: ${describeViolations(violations)}`, "request_invalid", violations);
-    }
-    if (req.mode === DelegationMode.QUEUED) {
-      throw meshError(Code.Unimplemented, "queued mode is not available on this mesh yet: delegate with mode SYNC", { reason: "mode_unsupported" });
     }
     const deadline = constraintDeadlineMs(req);
     if (deadline !== undefined && deadline <= Date.now() && options.isSettled?.(req.taskId) !== true) {

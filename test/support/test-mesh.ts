@@ -77,7 +77,7 @@ const quiet = () => createLogger("test", "error");
 export async function startTestMesh(extraEnv: Record<string, string> = {}, offers: AgentOffers | null = testOffers(), gatewayPolicy?: MeshInterceptor, spanExporter?: SpanExporter): Promise<TestMesh> {
   const home = mkdtempSync(join(tmpdir(), "agentmesh-test-"));
   await ensureDevKeys(join(home, "keys"));
-  const env: Record<string, string> = { AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000" };
+  const env: Record<string, string> = { AGENTMESH_HOME: home, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_ARTIFACTS_ADDRESS: "127.0.0.1:0", AGENTMESH_SHUTDOWN_GRACE_MS: "2000" };
   if (offers !== null) env.AGENTMESH_AGENT_OFFERS = writeOffersFile(home, offers);
   Object.assign(env, extraEnv);
   const spans = spanExporter === undefined ? {} : { spanExporter };
