@@ -23,6 +23,12 @@ export const agentEntries: Readonly<Record<string, string>> = {
   copywriter: "services/copywriter/main.ts",
   segmenter: "services/segmenter/main.ts",
   publisher: "services/publisher/main.ts",
+  budgeter: "services/budgeter/main.ts",
+};
+
+/** Services `up` runs that are not agents (they register no intents), with their entry points. */
+export const serviceEntries: Readonly<Record<string, string>> = {
+  sagas: "services/sagas/main.ts",
 };
 
 /** Which agent may register which intents: the gateway's AGENTMESH_AGENT_OFFERS for `up`. */
@@ -40,6 +46,8 @@ export interface MeshProcessOptions {
   readonly readyTimeoutMs?: number;
   /** Start a local Jaeger on these ports (true: Jaeger's defaults, 4317 and 16686) and export every service's spans to it. */
   readonly jaeger?: boolean | JaegerPorts;
+  /** gRPC port of the sagas service; default 7092 (services/sagas/config.ts), where `agentmesh sagas` looks. */
+  readonly sagasPort?: number;
   /** More environment for every service (tests: OTEL_* pointing at their own collector). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -47,6 +55,8 @@ export interface MeshProcessOptions {
 /** A running mesh. */
 export interface MeshProcesses {
   readonly gatewayAddress: string;
+  /** gRPC address of the sagas service. */
+  readonly sagasAddress: string;
   readonly group: ProcessGroup;
   /** The local Jaeger, when asked for. */
   readonly jaeger?: RunningJaeger;
@@ -58,6 +68,7 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
   const home = resolve(o.home);
   await ensureDevKeys(join(home, "keys"));
   const gatewayAddress = `127.0.0.1:${o.gatewayPort}`;
+  const sagasAddress = `127.0.0.1:${o.sagasPort ?? 7092}`;
   const jaeger = o.jaeger === undefined || o.jaeger === false ? undefined : await startJaeger({
     binary: await toolPath("jaeger"),
     dir: join(home, "jaeger"),
@@ -74,6 +85,10 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
       name, entry,
       env: { ...common, AGENTMESH_GRPC_ADDRESS: "127.0.0.1:0", AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_INSTANCE_ID: `${name}-1` },
     })),
+    ...Object.entries(serviceEntries).map(([name, entry]) => ({
+      name, entry,
+      env: { ...common, AGENTMESH_GRPC_ADDRESS: sagasAddress, AGENTMESH_CONNECT_ADDRESS: "127.0.0.1:0", AGENTMESH_INSTANCE_ID: `${name}-1` },
+    })),
   ];
   const group = startProcessGroup(specs, o.print, o.tty ?? false);
   const stop = async (graceMs?: number) => {
@@ -81,15 +96,15 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
     await jaeger?.stop();
   };
   try {
-    await waitReady(gatewayAddress, home, o.readyTimeoutMs ?? 60_000, group);
+    await waitReady(gatewayAddress, sagasAddress, home, o.readyTimeoutMs ?? 60_000, group);
   } catch (err) {
     await stop(2_000);
     throw err;
   }
-  return { gatewayAddress, group, ...(jaeger === undefined ? {} : { jaeger }), stop: () => stop() };
+  return { gatewayAddress, sagasAddress, group, ...(jaeger === undefined ? {} : { jaeger }), stop: () => stop() };
 }
 
-async function waitReady(gatewayAddress: string, home: string, timeoutMs: number, group: ProcessGroup): Promise<void> {
+async function waitReady(gatewayAddress: string, sagasAddress: string, home: string, timeoutMs: number, group: ProcessGroup): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const dead = () => [...group.children].filter(([, c]) => c.exitCode !== null || c.signalCode !== null).map(([n]) => n);
   while (!(await checkHealth(gatewayAddress))) {
@@ -104,7 +119,8 @@ async function waitReady(gatewayAddress: string, home: string, timeoutMs: number
       const res = await client.unary(RegistryService.method.listAgents, {}, { metadata: { authorization: `Bearer ${token}` }, deadline: Date.now() + 2_000 });
       const live = new Set(res.agents.filter((a) => a.instances.length > 0).map((a) => a.card!.name));
       const missing = Object.keys(agentEntries).filter((n) => !live.has(n));
-      if (missing.length === 0) return;
+      if (missing.length === 0 && (await checkHealth(sagasAddress))) return;
+      if (missing.length === 0) missing.push("sagas (not healthy)");
       if (dead().length > 0) throw new Error(`${dead().join(", ")} exited during start-up (see the log above)`);
       if (Date.now() > deadline) throw new Error(`not registered with the gateway in time: ${missing.join(", ")}`);
       await sleep(200);

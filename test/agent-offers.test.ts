@@ -13,8 +13,11 @@ import { Protocol, RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { readGatewayConfig, startGateway } from "../gateway/index.js";
 import { createGrpcClient, createLogger, ensureDevKeys, errorDetailOf } from "../mesh/index.js";
 import { agentEntries, agentOffersPath } from "../cli/mesh-processes.js";
+import { releaseBudgetIntent, reserveBudgetIntent } from "../services/budgeter/index.js";
 import { draftCopyIntent } from "../services/copywriter/index.js";
+import { draftCampaignIntent, withdrawCampaignIntent } from "../services/copywriter/campaign-intent.js";
 import { publishContentIntent } from "../services/publisher/index.js";
+import { schedulePublishIntent, unschedulePublishIntent } from "../services/publisher/schedule-intent.js";
 import { segmentLeadsIntent } from "../services/segmenter/index.js";
 import { summarizeIntent } from "../services/summarizer/index.js";
 import { launchCampaignIntent } from "../services/supervisor/intent.js";
@@ -58,15 +61,16 @@ describe("a bad offers file", () => {
 });
 
 describe("config/agent-offers.json", () => {
-  it("grants each agent that `agentmesh up` starts exactly the intent its service defines", () => {
+  it("grants each agent that `agentmesh up` starts exactly the intents its service defines", () => {
     const doc = JSON.parse(readFileSync(agentOffersPath, "utf8")) as { agents: Record<string, string[]> };
     expect(doc).toEqual({
       agents: {
         supervisor: [launchCampaignIntent],
         summarizer: [summarizeIntent],
-        copywriter: [draftCopyIntent],
+        copywriter: [draftCopyIntent, draftCampaignIntent, withdrawCampaignIntent],
         segmenter: [segmentLeadsIntent],
-        publisher: [publishContentIntent],
+        publisher: [publishContentIntent, schedulePublishIntent, unschedulePublishIntent],
+        budgeter: [reserveBudgetIntent, releaseBudgetIntent],
       },
     });
     expect(Object.keys(doc.agents).sort()).toEqual(Object.keys(agentEntries).sort());

@@ -133,7 +133,7 @@ describe("agentmesh up + delegate", () => {
     const journals = journalLines("e2e-1");
     // Five tasks pass the gateway; the publish step's also wrote a line when the gateway held it for approval.
     expect(journals).toEqual({
-      "copywriter.tasks.jsonl": 2, "gateway.tasks.jsonl": 11, "publisher.tasks.jsonl": 2,
+      "budgeter.tasks.jsonl": 0, "copywriter.tasks.jsonl": 2, "gateway.tasks.jsonl": 11, "publisher.tasks.jsonl": 2,
       "segmenter.tasks.jsonl": 2, "summarizer.tasks.jsonl": 2, "supervisor.tasks.jsonl": 2,
     });
     const outboxFile = join(home, "outbox", "e2e-1.publish.json");

@@ -19,7 +19,7 @@ import type { SagaEvent, StepRequestedEvent } from "./saga-events.js";
 import type { SagaState, StepError } from "./saga-state.js";
 import { SagaNotFoundError } from "./saga-store.js";
 import type { SagaStore } from "./saga-store.js";
-import { applySagaEvent, awaited, recordAttempt } from "./saga-transition.js";
+import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
 import type { StepOutcome, StepRunner } from "./step-runner.js";
 
 /** Options of `startSagaCoordinator`. */
@@ -46,7 +46,7 @@ export interface SagaCoordinatorOptions {
 export interface SagaCoordinator {
   /** Re-publishes the event every unfinished saga waits for (absorbed when it is queued already); resolves to how many sagas that was. */
   resume(): Promise<number>;
-  /** Stops taking events; steps running now are abandoned (their events are delivered again) and awaited. */
+  /** Stops taking events; steps running now are abandoned (their events are delivered again) and awaitedEvents. */
   stop(): Promise<void>;
 }
 
@@ -75,7 +75,7 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
   const runRequested = async (event: StepRequestedEvent, delivery: Delivery): Promise<void> => {
     const state = await o.store.mutate(event.sagaId, (current) => {
       if (current.steps[event.step]?.[event.phase].state !== "running") return { state: undefined, result: undefined };
-      return { state: recordAttempt(current, event.step, event.phase, delivery.attempt, now(), delivery.errors.at(-1)), result: current };
+      return { state: recordStepAttempt(current, event.step, event.phase, delivery.attempt, now(), delivery.errors.at(-1)), result: current };
     });
     // A stale request (the step ended meanwhile): whoever ended it published what comes next.
     if (state === undefined) return delivery.ack();
@@ -142,7 +142,7 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
       for (const id of await o.store.list()) {
         const saga = await o.store.get(id);
         if (saga === undefined) continue;
-        const events = saga.state.status === "running" && saga.state.steps[0]?.do.state === "pending" ? [{ kind: "saga.started", sagaId: id } as const] : awaited(saga.state);
+        const events = saga.state.status === "running" && saga.state.steps[0]?.do.state === "pending" ? [{ kind: "saga.started", sagaId: id } as const] : awaitedEvents(saga.state);
         for (const e of events) await publishSagaEvent(o.queue, e);
         if (events.length > 0) count++;
       }

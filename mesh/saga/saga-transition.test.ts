@@ -4,7 +4,7 @@ import type { SagaDefinition } from "./saga-definition.js";
 import type { SagaEvent } from "./saga-events.js";
 import { newSagaState } from "./saga-state.js";
 import type { SagaPhase, SagaState } from "./saga-state.js";
-import { applySagaEvent, awaited, recordAttempt } from "./saga-transition.js";
+import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
 import { stepInputs } from "./saga-coordinator.js";
 
 const definition: SagaDefinition = defineSaga({
@@ -106,26 +106,26 @@ describe("applySagaEvent", () => {
 
   it("asks for nothing once the saga ended", () => {
     const s = run(started(), [[{ kind: "saga.started", sagaId: "s1" }, [requested(0, "do")]], [failed(0), []]]);
-    expect(awaited(s)).toEqual([]);
+    expect(awaitedEvents(s)).toEqual([]);
     expect(applySagaEvent(s, completed(0), at)).toEqual({ state: s, changed: false, next: [] });
   });
 });
 
-describe("recordAttempt", () => {
+describe("recordStepAttempt", () => {
   const running = () => run(started(), [[{ kind: "saga.started", sagaId: "s1" }, [requested(0, "do")]]]);
 
   it("trails each new delivery of a running step once", () => {
-    const first = recordAttempt(running(), 0, "do", 1, at)!;
+    const first = recordStepAttempt(running(), 0, "do", 1, at)!;
     expect(first.steps[0]!.do.attempts).toBe(1);
     expect(first.trail.at(-1)).toEqual({ seq: 3, at, event: "step.attempt", step: "flight", taskId: "s1.flight.do", detail: "delegating flight.book" });
-    const second = recordAttempt(first, 0, "do", 2, at, "unavailable: no worker")!;
+    const second = recordStepAttempt(first, 0, "do", 2, at, "unavailable: no worker")!;
     expect(second.trail.at(-1)!.detail).toBe("delegating flight.book again (attempt 2; last error: unavailable: no worker)");
-    expect(recordAttempt(second, 0, "do", 2, at)).toBeUndefined();
+    expect(recordStepAttempt(second, 0, "do", 2, at)).toBeUndefined();
   });
 
   it("refuses a step that is not running", () => {
-    expect(recordAttempt(running(), 1, "do", 1, at)).toBeUndefined();
-    expect(recordAttempt(running(), 0, "undo", 1, at)).toBeUndefined();
+    expect(recordStepAttempt(running(), 1, "do", 1, at)).toBeUndefined();
+    expect(recordStepAttempt(running(), 0, "undo", 1, at)).toBeUndefined();
   });
 });
 

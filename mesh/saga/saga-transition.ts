@@ -24,10 +24,10 @@ export interface SagaTransition {
 
 /**
  * Applies `event` to `state` at time `now` (ISO 8601). A `step.requested` event
- * changes nothing here (the coordinator delegates it; see `recordAttempt`).
+ * changes nothing here (the coordinator delegates it; see `recordStepAttempt`).
  */
 export function applySagaEvent(state: SagaState, event: SagaEvent, now: string): SagaTransition {
-  const unchanged = (): SagaTransition => ({ state, changed: false, next: awaited(state) });
+  const unchanged = (): SagaTransition => ({ state, changed: false, next: awaitedEvents(state) });
   switch (event.kind) {
     case "saga.started": {
       if (state.status !== "running" || state.steps[0]?.do.state !== "pending") return unchanged();
@@ -52,7 +52,7 @@ export function applySagaEvent(state: SagaState, event: SagaEvent, now: string):
  * undefined when the state already knows of it or the delegation is not running
  * (a stale request: nothing to do).
  */
-export function recordAttempt(state: SagaState, step: number, phase: SagaPhase, attempt: number, now: string, lastError?: string): SagaState | undefined {
+export function recordStepAttempt(state: SagaState, step: number, phase: SagaPhase, attempt: number, now: string, lastError?: string): SagaState | undefined {
   const current = state.steps[step];
   if (current === undefined || current[phase].state !== "running" || current[phase].attempts >= attempt) return undefined;
   const action = current[phase];
@@ -62,7 +62,7 @@ export function recordAttempt(state: SagaState, step: number, phase: SagaPhase, 
 }
 
 /** The event a state waits for: the request of the delegation that runs now; none when it is terminal. */
-export function awaited(state: SagaState): SagaEvent[] {
+export function awaitedEvents(state: SagaState): SagaEvent[] {
   const phase: SagaPhase | undefined = state.status === "running" ? "do" : state.status === "compensating" ? "undo" : undefined;
   if (phase === undefined) return [];
   const step = state.steps.findIndex((s) => s[phase].state === "running");
@@ -70,7 +70,7 @@ export function awaited(state: SagaState): SagaEvent[] {
 }
 
 function forward(state: SagaState): SagaTransition {
-  return { state, changed: true, next: awaited(state) };
+  return { state, changed: true, next: awaitedEvents(state) };
 }
 
 /** Marks `step` in `phase` as running and trails the request. */

@@ -66,16 +66,16 @@ export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner
           if (isTerminal(ev.state)) break;
         }
       }
-      return outcomeOf(result);
+      return stepOutcomeOf(result);
     } catch (err) {
       if (signal.aborted) throw toConnectError(signal.reason);
-      return outcomeOfError(toConnectError(err));
+      return stepOutcomeOfError(toConnectError(err));
     }
   };
 }
 
 /** What a task's result means for the saga. */
-export function outcomeOf(result: Result): StepOutcome {
+export function stepOutcomeOf(result: Result): StepOutcome {
   switch (result.state) {
     case TaskState.COMPLETED:
       return { kind: "completed", agent: result.agent, outputs: result.outputs ?? {} };
@@ -95,7 +95,7 @@ export function outcomeOf(result: Result): StepOutcome {
 }
 
 /** What a refused or failed call means for the saga: retry the retryable codes, fail on the rest. */
-export function outcomeOfError(err: ConnectError): StepOutcome {
+export function stepOutcomeOfError(err: ConnectError): StepOutcome {
   if (isRetryable(err.code)) return { kind: "retry", message: `${codeName(err.code)}: ${err.rawMessage}` };
   return { kind: "failed", error: { code: codeName(err.code), reason: errorDetailOf(err)?.reason ?? "", message: err.rawMessage } };
 }

@@ -18,6 +18,7 @@ export const servicePorts = {
   copywriter: [7084, 7085],
   segmenter: [7086, 7087],
   publisher: [7088, 7089],
+  budgeter: [7090, 7091],
 } as const;
 
 /** A service name of `servicePorts`. */

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openEffectLedger } from "../shared/effect-ledger.js";
+import { recordToolCalls } from "../shared/record-tool-calls.js";
+import { schedulePublish, slotKey, unschedulePublish } from "./publication-calendar.js";
+import { ScheduleNotFoundError, SlotTakenError } from "./schedule-errors.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "calendar-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const inputs = { draftId: "draft-a", channel: "blog", publishAt: "2027-03-01T09:00:00+01:00" };
+
+describe("slotKey", () => {
+  it("names a channel's slot by its UTC time", () => {
+    expect(slotKey("blog", "2027-03-01T09:00:00+01:00")).toBe("slot-blog-2027-03-01T080000.000Z");
+  });
+});
+
+describe("schedulePublish and unschedulePublish", () => {
+  it("books a slot once per task, refuses it to another schedule, and frees it once", async () => {
+    const calendar = openEffectLedger(dir);
+    const { tool } = recordToolCalls();
+    const first = await schedulePublish(inputs, "a.publish.do", calendar, tool);
+    expect(first.outputs).toEqual({ scheduleId: "sched-a.publish.do", slot: "slot-blog-2027-03-01T080000.000Z", publishAt: "2027-03-01T08:00:00.000Z", alreadyScheduled: false });
+    expect((await schedulePublish(inputs, "a.publish.do", calendar, tool)).outputs.alreadyScheduled).toBe(true);
+    await expect(schedulePublish({ ...inputs, draftId: "draft-b" }, "b.publish.do", calendar, tool)).rejects.toThrow(new SlotTakenError("slot-blog-2027-03-01T080000.000Z", "sched-a.publish.do"));
+    expect((await unschedulePublish("sched-a.publish.do", first.outputs.slot, "a.publish.undo", calendar, tool)).outputs).toEqual({ scheduleId: "sched-a.publish.do", alreadyUnscheduled: false });
+    expect((await unschedulePublish("sched-a.publish.do", first.outputs.slot, "a.publish.undo", calendar, tool)).outputs).toEqual({ scheduleId: "sched-a.publish.do", alreadyUnscheduled: true });
+    expect((await schedulePublish({ ...inputs, draftId: "draft-b" }, "b.publish.do", calendar, tool)).outputs.scheduleId).toBe("sched-b.publish.do");
+    expect((await calendar.journal()).map((e) => [e.kind, e.taskId])).toEqual([
+      ["publish.scheduled", "a.publish.do"], ["publish.unscheduled", "a.publish.undo"], ["publish.scheduled", "b.publish.do"],
+    ]);
+  });
+
+  it("refuses to free a slot the schedule never held", async () => {
+    await expect(unschedulePublish("sched-x", "slot-blog-2027-03-01T080000.000Z", "x.undo", openEffectLedger(dir), recordToolCalls().tool)).rejects.toThrow(
+      new ScheduleNotFoundError("sched-x", "slot-blog-2027-03-01T080000.000Z"),
+    );
+  });
+});

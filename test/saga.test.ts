@@ -1,0 +1,138 @@
+/**
+ * The campaign-launch saga with real processes (gateway, budgeter, copywriter,
+ * publisher, sagas service) on the queue backend AGENTMESH_QUEUE names (embedded
+ * when unset) and the committed policy bundle, which holds every publication
+ * booking for a human approval. Effects are checked where the agents record
+ * them (their effect ledgers), not only in the coordinator's state.
+ *
+ * - a saga whose steps all succeed completes, each effect once;
+ * - a saga whose last step fails (its publication slot is already booked) ends
+ *   compensated: the draft is withdrawn, then the budget released, each once;
+ * - a saga whose coordinator is SIGKILLed while a step is in progress completes
+ *   once the coordinator runs again, each effect once, with a complete trail.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ApprovalDecision, ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
+import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
+import type { Saga } from "../gen/agentmesh/v1/saga_pb.js";
+import { consumerLostReason } from "../mesh/queue/index.js";
+import { createApprovalDesk } from "./support/approval-desk.js";
+import type { ApprovalDesk } from "./support/approval-desk.js";
+import { startSagaMesh } from "./saga-processes.js";
+import type { SagaMesh } from "./saga-processes.js";
+
+const ackWaitMs = 3000;
+let mesh: SagaMesh;
+let desk: ApprovalDesk;
+
+beforeAll(async () => {
+  mesh = await startSagaMesh({ AGENTMESH_QUEUE_ACK_WAIT_MS: String(ackWaitMs) });
+  desk = createApprovalDesk(mesh.client(mesh.gatewayAddress), (subject, role) => mesh.token(subject, role));
+}, 90_000);
+
+afterAll(async () => {
+  await mesh?.stop();
+});
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === "fail") process.stderr.write(`${mesh.lines.join("\n")}\n`);
+});
+
+const input = (campaign: string, publishAt: string) => ({
+  campaign,
+  budgetMicros: 2_000_000_000,
+  brief: { product: "Beacon Analytics", audience: "operations leaders", tone: "friendly", channel: "email", keyMessages: ["see every shipment in one dashboard"], callToAction: "Book a demo" },
+  channel: "blog",
+  publishAt,
+});
+
+/** Waits for the publication booking of `sagaId` to be held for approval, and approves it as bob. */
+async function approvePublication(sagaId: string): Promise<void> {
+  const taskId = `${sagaId}.schedule-publish.do`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pending = (await desk.approvals(taskId)).find((a) => a.state === ApprovalState.PENDING);
+    if (pending !== undefined) {
+      await desk.decide(pending.approvalId, ApprovalDecision.APPROVE);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`no pending approval for ${taskId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const ended = (saga: Saga) => [SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED].includes(saga.status);
+const trailOf = (saga: Saga) => saga.trail.map((e) => `${e.event}${e.step === "" ? "" : ` ${e.step}`}`);
+const actions = (saga: Saga) => saga.steps.map((s) => [s.name, SagaActionState[s.action!.state], SagaActionState[s.compensation!.state]]);
+const forward = (step: string) => [`step.requested ${step}`, `step.attempt ${step}`, `step.completed ${step}`];
+
+describe("the campaign-launch saga", () => {
+  it("completes when every step succeeds, each effect once", async () => {
+    const started = await mesh.startSaga("launch-a", input("spring", "2027-03-01T09:00:00Z"));
+    expect([started.alreadyStarted, started.saga!.startedBy, SagaStatus[started.saga!.status]]).toEqual([false, "operator", "RUNNING"]);
+    await approvePublication("launch-a");
+    const saga = await mesh.waitFor("launch-a", "ended", ended);
+    expect(SagaStatus[saga.status]).toBe("COMPLETED");
+    expect(actions(saga)).toEqual([["reserve-budget", "COMPLETED", "PENDING"], ["draft-campaign", "COMPLETED", "PENDING"], ["schedule-publish", "COMPLETED", "PENDING"]]);
+    expect(trailOf(saga)).toEqual(["saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"), ...forward("schedule-publish"), "saga.completed"]);
+    expect(saga.steps.map((s) => [s.action!.taskId, s.action!.agent, s.action!.attempts])).toEqual([
+      ["launch-a.reserve-budget.do", "budgeter", 1], ["launch-a.draft-campaign.do", "copywriter", 1], ["launch-a.schedule-publish.do", "publisher", 1],
+    ]);
+    expect(saga.steps[2]!.action!.outputs).toEqual({ scheduleId: "sched-launch-a.schedule-publish.do", slot: "slot-blog-2027-03-01T090000.000Z", publishAt: "2027-03-01T09:00:00.000Z", alreadyScheduled: false });
+    const again = await mesh.startSaga("launch-a", input("spring", "2027-03-01T09:00:00Z"));
+    expect([again.alreadyStarted, SagaStatus[again.saga!.status]]).toEqual([true, "COMPLETED"]);
+  }, 120_000);
+
+  it("withdraws the draft and then releases the budget, each once, when the last step fails", async () => {
+    await mesh.startSaga("launch-b", input("summer", "2027-03-01T09:00:00Z"));
+    await approvePublication("launch-b");
+    const saga = await mesh.waitFor("launch-b", "ended", ended);
+    expect(SagaStatus[saga.status]).toBe("COMPENSATED");
+    expect(actions(saga)).toEqual([["reserve-budget", "COMPLETED", "COMPLETED"], ["draft-campaign", "COMPLETED", "COMPLETED"], ["schedule-publish", "FAILED", "PENDING"]]);
+    const failed = saga.steps[2]!.action!;
+    expect([failed.errorCode, failed.errorReason, failed.errorMessage]).toEqual([
+      "failed_precondition", "slot_taken", "calendar slot slot-blog-2027-03-01T090000.000Z is already booked by sched-launch-a.schedule-publish.do",
+    ]);
+    expect(trailOf(saga)).toEqual([
+      "saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"),
+      "step.requested schedule-publish", "step.attempt schedule-publish", "step.failed schedule-publish",
+      "compensation.requested draft-campaign", "compensation.attempt draft-campaign", "compensation.completed draft-campaign",
+      "compensation.requested reserve-budget", "compensation.attempt reserve-budget", "compensation.completed reserve-budget",
+      "saga.compensated",
+    ]);
+    // The agents' own records: every effect once, the compensations in reverse order.
+    const budget = (await mesh.effects("budget")).filter((e) => e.taskId.startsWith("launch-b."));
+    const drafts = (await mesh.effects("drafts")).filter((e) => e.taskId.startsWith("launch-b."));
+    expect(budget.map((e) => [e.kind, e.taskId])).toEqual([["budget.reserved", "launch-b.reserve-budget.do"], ["budget.released", "launch-b.reserve-budget.undo"]]);
+    expect(drafts.map((e) => [e.kind, e.taskId])).toEqual([["campaign.drafted", "launch-b.draft-campaign.do"], ["campaign.withdrawn", "launch-b.draft-campaign.undo"]]);
+    expect(Date.parse(drafts[1]!.at)).toBeLessThanOrEqual(Date.parse(budget[1]!.at));
+    expect((await mesh.effects("calendar")).map((e) => [e.kind, e.taskId])).toEqual([["publish.scheduled", "launch-a.schedule-publish.do"]]);
+  }, 120_000);
+
+  it("completes a saga whose coordinator was SIGKILLed while a step was in progress, each effect once", async () => {
+    await mesh.startSaga("launch-c", input("autumn", "2027-09-01T09:00:00Z"));
+    // The booking waits for a human: the coordinator is following it when it dies.
+    const taskId = "launch-c.schedule-publish.do";
+    await mesh.waitFor("launch-c", "the booking in progress", (s) => s.steps[2]?.action?.attempts === 1);
+    for (const deadline = Date.now() + 60_000; (await desk.approvals(taskId)).length === 0;) {
+      if (Date.now() > deadline) throw new Error(`no approval for ${taskId}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await mesh.kill("sagas");
+    await mesh.restart("sagas");
+    await approvePublication("launch-c");
+    const saga = await mesh.waitFor("launch-c", "ended", ended);
+    expect(SagaStatus[saga.status]).toBe("COMPLETED");
+    expect(trailOf(saga)).toEqual([
+      "saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"),
+      "step.requested schedule-publish", "step.attempt schedule-publish", "step.attempt schedule-publish", "step.completed schedule-publish", "saga.completed",
+    ]);
+    expect(saga.trail.find((e) => e.event === "step.attempt" && e.detail.includes("attempt 2"))!.detail).toBe(
+      `delegating publish.schedule again (attempt 2; last error: ${consumerLostReason(ackWaitMs)})`,
+    );
+    const mine = async (ledger: "budget" | "drafts" | "calendar") => (await mesh.effects(ledger)).filter((e) => e.taskId.startsWith("launch-c.")).map((e) => [e.kind, e.taskId]);
+    expect(await mine("budget")).toEqual([["budget.reserved", "launch-c.reserve-budget.do"]]);
+    expect(await mine("drafts")).toEqual([["campaign.drafted", "launch-c.draft-campaign.do"]]);
+    expect(await mine("calendar")).toEqual([["publish.scheduled", "launch-c.schedule-publish.do"]]);
+  }, 120_000);
+});
