@@ -6,7 +6,7 @@
  * NetworkPolicies, replicas and disruption budgets).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,6 +19,7 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { listOverlays } from "../../deploy/render-manifests.js";
 import { kubectlSecretCommands, meshProcesses } from "../../deploy/deploy-keys.js";
 import { testToolPath } from "../../tools/test-tools.js";
+import { repoRoot } from "../../tools/tool-path.js";
 import { containerPort, find, mainContainer, meshWorkloads, podLabels, renderedObjects, workloads } from "./support/rendered-manifests.js";
 import type { K8sObject, Workload } from "./support/rendered-manifests.js";
 import { selectorMatches } from "./support/network-policy.js";
@@ -313,6 +314,21 @@ describe("deploy/k8s: NATS", () => {
     expect(storeDir?.startsWith(dataMount!.mountPath + "/")).toBe(true);
     expect(/^listen:\s*0\.0\.0\.0:(\d+)/m.exec(conf)?.[1]).toBe(String(containerPort(c, "client")));
     expect(/^http:\s*0\.0\.0\.0:(\d+)/m.exec(conf)?.[1]).toBe(String(containerPort(c, "monitor")));
+  });
+});
+
+describe("the repository", () => {
+  it("commits no key material where deployments are described, and git ignores where the keys script writes", async () => {
+    const git = (...args: string[]) => promisify(execFile)("git", args, { cwd: repoRoot });
+    const tracked = (await git("ls-files", "-z", "--", "deploy", "docker-compose.yml", "Dockerfile", "config")).stdout.split("\0").filter((f) => f !== "");
+    expect(tracked.length).toBeGreaterThan(10);
+    for (const file of tracked) {
+      const text = await readFile(join(repoRoot, file), "utf8");
+      expect(text, file).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+      // A private JWK: its "d" member.
+      expect(text, file).not.toMatch(/"d"\s*:\s*"[A-Za-z0-9_-]{20,}"/);
+    }
+    await expect(git("check-ignore", "-q", ".agentmesh/deploy-keys/gateway/signing-key.jwk.json")).resolves.toBeDefined();
   });
 });
 

@@ -179,6 +179,14 @@ describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overl
       expect(gateway.workload.metadata.name).toBe("gateway");
       expect(gateway.port).toBe(splitAddress(readGatewayConfig(await containerEnv(gateway.workload)).grpcAddress).port);
 
+      // Artifact links and uploads go to the gateway's artifact port through its Service.
+      const artifactsUrl = (config as { artifactsUrl?: string }).artifactsUrl;
+      if (artifactsUrl !== undefined) {
+        const url = new URL(artifactsUrl);
+        const artifacts = serviceTarget(objects, url.hostname, Number(url.port));
+        expect([artifacts.workload.metadata.name, artifacts.port]).toEqual(["gateway", containerPort(mainContainer(artifacts.workload), "artifacts")]);
+      }
+
       expect(config.telemetry.exporters).toEqual(["otlp"]);
       expect(config.telemetry.metrics.exporters).toEqual(["otlp"]);
       const otlp = new URL(config.telemetry.otlpEndpoint!);
