@@ -177,6 +177,18 @@ describe("agentmesh up + delegate", () => {
     );
   });
 
+  it("queues a task, follows it to its end with tasks get --watch and lists it with tasks list", async () => {
+    const gateway = `127.0.0.1:${port}`;
+    const { stdout: queued } = await cli("delegate", "--intent", "leads.segment", "--input", "examples/segment-leads.json", "--task-id", "e2e-q1", "--queued", "--json", "--gateway", gateway);
+    expect(["TASK_STATE_QUEUED", "TASK_STATE_WORKING"]).toContain((JSON.parse(queued) as { state: string }).state);
+    const { stdout: watched } = await cli("tasks", "get", "e2e-q1", "--watch", "--json", "--gateway", gateway);
+    expect(JSON.parse(watched)).toMatchObject({ taskId: "e2e-q1", intent: "leads.segment", agent: "segmenter", state: "TASK_STATE_COMPLETED" });
+    const { stdout: listed } = await cli("tasks", "list", "--intent", "leads.segment", "--gateway", gateway);
+    expect(listed.split("\n").filter((l) => l.startsWith("e2e-q1 "))).toEqual([expect.stringMatching(/^e2e-q1 {2}leads\.segment {2}completed {2}segmenter {2}\d{4}-/)]);
+    const { stdout: dlq } = await cli("tasks", "dlq", "--gateway", gateway);
+    expect(dlq).toBe("the dead-letter queue is empty\n");
+  });
+
   it("mints a token that the mesh accepts", async () => {
     const { stdout: token } = await cli("token", "issue", "--subject", "carol", "--role", "auditor");
     const { stdout } = await run(process.execPath, ["bin/agentmesh.js", "agents", "--gateway", `127.0.0.1:${port}`], { env: { ...env, AGENTMESH_TOKEN: token.trim() } });
