@@ -23,6 +23,7 @@ import { composeSpecSchema } from "./support/compose-schema.js";
 interface ComposeService {
   image?: string;
   build?: unknown;
+  pull_policy?: string;
   command?: string[];
   environment?: Record<string, string>;
   expose?: string[];
@@ -83,8 +84,9 @@ describe("docker-compose.yml", () => {
       expect(s.image, w.metadata.name).toBe(c.image);
       expect(s.command, w.metadata.name).toEqual(c.command ?? c.args);
     }
-    // One image is built, once, from the Dockerfile.
+    // One image is built, once, from the Dockerfile, and never pulled from a registry.
     expect(Object.entries(compose.services).filter(([, s]) => s.build !== undefined).map(([n]) => n)).toEqual(["gateway"]);
+    for (const w of meshWorkloads(objects)) expect(compose.services[w.metadata.name]!.pull_policy, w.metadata.name).toBe(w.metadata.name === "gateway" ? "missing" : "never");
   });
 
   it("declares the container ports the manifests declare, publishing the gateway, the sagas service and Jaeger's UI on loopback", () => {
