@@ -200,6 +200,48 @@ describe("createTokenVerifier", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: issuedAt + 61_000 });
     await expectUnauthenticated(verify(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
   });
+  it("drops the least recently used token when the cache is full, and keeps the ones in use", async () => {
+    const [a, b, c] = await Promise.all(["a", "b", "c"].map((subject) => issueToken(key, { subject, role: "worker" })));
+    let lookups = 0;
+    const counting: JWTVerifyGetKey = (header, input) => {
+      lookups++;
+      return keys(header, input);
+    };
+    const verify = createTokenVerifier({ keys: counting, self, cacheSize: 2 });
+    await verify(`Bearer ${a}`);
+    await verify(`Bearer ${b}`);
+    await verify(`Bearer ${a}`); // a is now the most recently used
+    await verify(`Bearer ${c}`); // evicts b
+    expect(lookups).toBe(3);
+    await verify(`Bearer ${a}`);
+    await verify(`Bearer ${c}`);
+    expect(lookups).toBe(3);
+    await verify(`Bearer ${b}`);
+    expect(lookups).toBe(4);
+  });
+
+  it("refuses a cached token once it has expired, even while it is the most recently used", async () => {
+    const issuedAt = Date.now();
+    const token = await issueToken(key, { subject: "copywriter", role: "worker", ttlSeconds: 60 });
+    const verify = createTokenVerifier({ keys, self, clockToleranceSeconds: 5 });
+    await verify(`Bearer ${token}`);
+    vi.useFakeTimers({ toFake: ["Date"], now: issuedAt + 64_000 });
+    expect((await verify(`Bearer ${token}`)).subject).toBe("copywriter"); // within the tolerance: still the cached identity
+    vi.setSystemTime(issuedAt + 66_000);
+    await expectUnauthenticated(verify(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
+    await expectUnauthenticated(verify(`Bearer ${token}`), "token_expired", "expired bearer token: issue a new one");
+  });
+
+  it("does not serve a token that differs from a cached one in any byte", async () => {
+    const token = await issueToken(key, { subject: "copywriter", role: "worker" });
+    const verify = createTokenVerifier({ keys, self });
+    await verify(`Bearer ${token}`);
+    const [header, payload, signature] = token.split(".");
+    // One character in the middle of the signature (the last one carries padding bits).
+    const at = 20;
+    const tampered = `${header}.${payload}.${signature!.slice(0, at)}${signature![at] === "A" ? "B" : "A"}${signature!.slice(at + 1)}`;
+    await expectUnauthenticated(verify(`Bearer ${tampered}`), "token_invalid", "invalid bearer token: signature verification failed");
+  });
 });
 
 describe("createTokenSource", () => {

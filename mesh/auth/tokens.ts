@@ -102,7 +102,7 @@ export interface TokenVerifierOptions {
   readonly self: string;
   /** Allowed clock skew; default 30 s. */
   readonly clockToleranceSeconds?: number;
-  /** Verified tokens remembered until they expire; default 10,000. */
+  /** Verified tokens remembered until they expire, the least recently used dropped first past this many; default 10,000. */
   readonly cacheSize?: number;
   /**
    * Roles only certain keys may sign, by key id (`kid`): e.g. gateway tokens
@@ -116,9 +116,10 @@ export interface TokenVerifierOptions {
 export type RoleKeys = ReadonlyMap<Role, ReadonlySet<string>>;
 
 /**
- * Creates the verifier of service `self`. Verified tokens are cached until their
- * expiry so the hot path does not repeat the signature check; the cache is bounded,
- * and belongs to this verifier (so to one audience) alone.
+ * Creates the verifier of service `self`. Verified tokens are cached, keyed by the
+ * whole token string, until their expiry (within the clock tolerance) so the hot
+ * path does not repeat the signature check; the cache is a bounded LRU and
+ * belongs to this verifier (so to one audience and one set of role keys) alone.
  *
  * Throws UNAUTHENTICATED (reasons `token_missing`, `token_expired`,
  * `token_invalid`) for anything but a valid, unexpired mesh token meant for
@@ -132,19 +133,22 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const cache = new Map<string, VerifiedIdentity>();
   const verifyBearer = async (authorization: string | null): Promise<VerifiedIdentity> => {
     const token = bearerToken(authorization);
+    // Keyed by the whole token: a hit is a token this verifier checked byte for byte.
     const cached = cache.get(token);
     if (cached !== undefined) {
+      cache.delete(token);
       if (cached.expiresAt + clockTolerance > Date.now() / 1000) {
+        cache.set(token, cached); // most recently used last
         return cached;
       }
-      cache.delete(token);
     }
     const identity = await verify(token, options.keys, options.self, clockTolerance, options.roleKeys);
     if (identity.claims !== undefined) {
       return identity;
     }
     if (cache.size >= cacheSize) {
-      cache.clear();
+      // Least recently used first: a burst of new callers evicts only the idlest.
+      cache.delete(cache.keys().next().value!);
     }
     cache.set(token, identity);
     return identity;
