@@ -55,6 +55,36 @@ describe("createHopTokenIssuer", () => {
     expect(claims.exp! - claims.iat!).toBe(ttl);
   });
 
+  it("gives a retry of the same hop the token signed before, and any other hop a token of its own", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    const issue = createHopTokenIssuer(keys.key, { subject: "gateway" });
+    const deadline = start + 90_000;
+    const first = await issue("copywriter", hop, deadline);
+    vi.setSystemTime(start + 5_000);
+    expect(await issue("copywriter", { ...hop, chain: { ...chain } }, deadline)).toBe(first);
+    const others = await Promise.all([
+      issue("summarizer", hop, deadline),
+      issue("copywriter", { ...hop, taskId: "t-1.other" }, deadline),
+      issue("copywriter", { ...hop, chain: { ...chain, budget: { moneyMicros: 800n, tokens: undefined } } }, deadline),
+      issue("copywriter", { chain, taskId: hop.taskId, intent: hop.intent }, deadline),
+      issue("copywriter", hop, deadline + 1_000),
+    ]);
+    expect(new Set([first, ...others]).size).toBe(6);
+    expect(decodeJwt(others[0]).aud).toBe("agentmesh:summarizer");
+  });
+
+  it("signs a hop without a deadline again once a tenth of its lifetime has passed", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    const issue = createHopTokenIssuer(keys.key, { subject: "gateway", maxTtlSeconds: 100 });
+    const first = await issue("copywriter", hop, undefined);
+    vi.setSystemTime(start + 10_000);
+    expect(await issue("copywriter", hop, undefined)).toBe(first);
+    vi.setSystemTime(start + 10_001);
+    const second = await issue("copywriter", hop, undefined);
+    expect(second).not.toBe(first);
+    expect(decodeJwt(second)).toMatchObject({ iat: start / 1000 + 10, exp: start / 1000 + 110 });
+  });
+
   it("makes a token the target agent accepts, whose claims read back as the hop", async () => {
     const token = await createHopTokenIssuer(keys.key, { subject: "gateway" })("copywriter", hop, Date.now() + 60_000);
     const identity = await createTokenVerifier({ keys: keys.keys, self: "copywriter" })(`Bearer ${token}`);

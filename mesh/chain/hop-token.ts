@@ -111,21 +111,35 @@ export interface HopTokenIssuerOptions {
 /** Longest lifetime of a hop token by default: one hour. */
 export const defaultHopTokenMaxTtlSeconds = 3600;
 
+/** Hop tokens the issuer keeps for retries of their task; past this many, the oldest is dropped. */
+const heldHopTokens = 1_000;
+
 /**
- * Creates the gateway's minter of hop tokens. Each call signs a new token (one
- * Ed25519 signature, tens of microseconds): the claims differ per task, so none
- * is cached, and the agent verifies each once without caching it.
+ * Creates the gateway's minter of hop tokens. A call signs a new token (one
+ * signature: the claims differ per task), except for a retry: a token asked for
+ * again with the same agent, claims and deadline (the forwarder trying another
+ * replica of the agent, or the caller retrying the task) is the one signed
+ * before, while it has at least nine tenths of the lifetime a fresh one would
+ * get. The last `heldHopTokens` tokens are kept for that.
  */
 export function createHopTokenIssuer(key: SigningKey, options: HopTokenIssuerOptions): HopTokenIssuer {
   const maxTtl = options.maxTtlSeconds ?? defaultHopTokenMaxTtlSeconds;
-  return (agent, hop, deadlineMs) => {
-    const untilDeadline = deadlineMs === undefined ? maxTtl : Math.ceil((deadlineMs - Date.now()) / 1000);
-    return issueToken(key, {
-      subject: options.subject,
-      role: "gateway",
-      audience: agentAudience(agent),
-      ttlSeconds: Math.max(1, Math.min(maxTtl, untilDeadline)),
-      claims: hopClaimsToJwt(hop),
-    });
+  const held = new Map<string, { token: string; expiresAt: number }>();
+  return async (agent, hop, deadlineMs) => {
+    const now = Date.now();
+    const untilDeadline = deadlineMs === undefined ? maxTtl : Math.ceil((deadlineMs - now) / 1000);
+    const ttlSeconds = Math.max(1, Math.min(maxTtl, untilDeadline));
+    const claims = hopClaimsToJwt(hop);
+    const cacheKey = `${agent}\n${deadlineMs ?? ""}\n${JSON.stringify(claims)}`;
+    const earlier = held.get(cacheKey);
+    if (earlier !== undefined && earlier.expiresAt - now >= ttlSeconds * 900) {
+      return earlier.token;
+    }
+    const token = await issueToken(key, { subject: options.subject, role: "gateway", audience: agentAudience(agent), ttlSeconds, claims });
+    held.delete(cacheKey);
+    if (held.size >= heldHopTokens) held.delete(held.keys().next().value!);
+    // issueToken sets exp from its own clock reading: at least `now`, so this never overstates the lifetime.
+    held.set(cacheKey, { token, expiresAt: Math.floor(now / 1000) * 1000 + ttlSeconds * 1000 });
+    return token;
   };
 }
