@@ -7,6 +7,7 @@
  *   agentmesh result TASK_ID           the result of a task, in any state
  *   agentmesh agents                   the agents and replicas the gateway knows
  *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
+ *   agentmesh sagas start NAME --input file.json | get ID   event-driven sagas (cli/saga-commands.ts)
  *   agentmesh trace ID                 a delegation's trace as a tree, from the local span stores (cli/trace-command.ts)
  *   agentmesh report [--since 1h]      SLA hit rate, escalation rate, cost per successful task per intent and agent (cli/report-command.ts)
  *   agentmesh token issue --subject NAME --role ROLE
@@ -38,6 +39,7 @@ import { repoRoot } from "./process-group.js";
 import { registerPolicyCommands } from "./policy-commands.js";
 import { registerTraceCommand } from "./trace-command.js";
 import { registerReportCommand } from "./report-command.js";
+import { registerSagaCommands } from "./saga-commands.js";
 
 /**
  * How long the demo campaign may take: long enough for a person to read and
@@ -147,6 +149,7 @@ function createProgram(config: CliConfig): Command {
   registerPolicyCommands(program);
   registerTraceCommand(program, config);
   registerReportCommand(program, config);
+  registerSagaCommands(program, config);
   return program;
 }
 

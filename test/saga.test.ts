@@ -9,8 +9,12 @@
  * - a saga whose last step fails (its publication slot is already booked) ends
  *   compensated: the draft is withdrawn, then the budget released, each once;
  * - a saga whose coordinator is SIGKILLed while a step is in progress completes
- *   once the coordinator runs again, each effect once, with a complete trail.
+ *   once the coordinator runs again, each effect once, with a complete trail;
+ * - `agentmesh sagas start|get` start and show a saga; policy refuses a start by
+ *   a caller without the saga's scope.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalDecision, ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
 import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
@@ -135,4 +139,32 @@ describe("the campaign-launch saga", () => {
     expect(await mine("drafts")).toEqual([["campaign.drafted", "launch-c.draft-campaign.do"]]);
     expect(await mine("calendar")).toEqual([["publish.scheduled", "launch-c.schedule-publish.do"]]);
   }, 120_000);
+});
+
+describe("agentmesh sagas", () => {
+  const cli = async (args: string[], env: Record<string, string> = {}) =>
+    promisify(execFile)(process.execPath, ["bin/agentmesh.js", "sagas", ...args, "--sagas", mesh.sagasAddress], { env: { ...process.env, AGENTMESH_HOME: mesh.home, ...env } });
+
+  it("starts a saga from an input file and prints its steps and trail", async () => {
+    const started = await cli(["start", "campaign-launch", "--input", "examples/campaign-launch-saga.json", "--saga-id", "launch-cli"]);
+    expect(started.stdout).toBe(
+      "started: saga launch-cli (campaign-launch)\n" +
+      "follow it with: agentmesh sagas get launch-cli; steps held for a human wait in: agentmesh approvals list\n",
+    );
+    await mesh.waitFor("launch-cli", "the booking held for approval", (s) => s.steps[2]?.action?.attempts === 1);
+    const { stdout } = await cli(["get", "launch-cli"]);
+    expect(stdout.split("\n").slice(0, 5)).toEqual([
+      "saga launch-cli  campaign-launch  running  (started by operator)",
+      "  reserve-budget: budget.reserve completed by budgeter (1 attempt)  task launch-cli.reserve-budget.do",
+      "  draft-campaign: campaign.draft completed by copywriter (1 attempt)  task launch-cli.draft-campaign.do",
+      "  schedule-publish: publish.schedule running (1 attempt)  task launch-cli.schedule-publish.do",
+      "trail:",
+    ]);
+  }, 60_000);
+
+  it("is refused by policy for a caller without the saga's scope", async () => {
+    const token = await mesh.token("copywriter", "worker");
+    const err = await cli(["start", "campaign-launch", "--input", "examples/campaign-launch-saga.json", "--saga-id", "launch-denied"], { AGENTMESH_TOKEN: token }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(err).toMatchObject({ code: 1, stderr: "error: [permission_denied] copywriter lacks scope campaign:plan required by saga.campaign-launch (reason: scope_missing)\n" });
+  }, 60_000);
 });
