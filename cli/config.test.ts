@@ -4,13 +4,17 @@ import { readCliConfig } from "./config.js";
 
 describe("readCliConfig", () => {
   it("fills every setting with its default from an empty environment", () => {
-    expect(readCliConfig({})).toEqual({ home: resolve(".agentmesh"), gatewayAddress: "127.0.0.1:7070", token: undefined, user: "approver", jaegerUrl: undefined });
+    expect(readCliConfig({})).toEqual({ home: resolve(".agentmesh"), gatewayAddress: "127.0.0.1:7070", artifactsUrl: "http://127.0.0.1:7072", token: undefined, user: "approver", jaegerUrl: undefined });
   });
 
   it("reads every variable it documents", () => {
-    expect(readCliConfig({ AGENTMESH_HOME: "/tmp/mesh", AGENTMESH_GATEWAY: "gw.internal:9000", AGENTMESH_TOKEN: "abc.def.ghi", USER: "carol", AGENTMESH_JAEGER_URL: "http://jaeger:16686" })).toEqual({
-      home: "/tmp/mesh", gatewayAddress: "gw.internal:9000", token: "abc.def.ghi", user: "carol", jaegerUrl: "http://jaeger:16686",
+    expect(readCliConfig({ AGENTMESH_HOME: "/tmp/mesh", AGENTMESH_GATEWAY: "gw.internal:9000", AGENTMESH_TOKEN: "abc.def.ghi", USER: "carol", AGENTMESH_JAEGER_URL: "http://jaeger:16686", AGENTMESH_ARTIFACTS_URL: "https://artifacts.internal/" })).toEqual({
+      home: "/tmp/mesh", gatewayAddress: "gw.internal:9000", artifactsUrl: "https://artifacts.internal", token: "abc.def.ghi", user: "carol", jaegerUrl: "http://jaeger:16686",
     });
+  });
+
+  it("defaults the artifact endpoint to the gateway's host and its gRPC port + 2", () => {
+    expect(readCliConfig({ AGENTMESH_GATEWAY: "gw.internal:9000" }).artifactsUrl).toBe("http://gw.internal:9002");
   });
 
   it("treats an empty AGENTMESH_TOKEN and USER as unset", () => {

@@ -7,11 +7,12 @@
  * |---|---|---|
  * | AGENTMESH_HOME | ./.agentmesh | local state: the development keys tokens are minted from; `up` runs the mesh on it |
  * | AGENTMESH_GATEWAY | 127.0.0.1:7070 | default of `--gateway` |
+ * | AGENTMESH_ARTIFACTS_URL | http://<gateway host>:<gateway port + 2> | default of `agentmesh artifacts --artifacts`: the gateway's artifact endpoint |
  * | AGENTMESH_TOKEN | unset | bearer token for the command's calls (for `approvals`, one with role approver); unset or empty: one is minted from the development key |
  * | AGENTMESH_JAEGER_URL | unset | default of `agentmesh trace --jaeger`: read traces from this Jaeger query API (e.g. http://127.0.0.1:16686) instead of the local span stores |
  * | USER | approver | the person at the keyboard: subject of the approver token `agentmesh approvals` mints. Delegations are minted for `operator` (cli/cli-identity.ts), so this person may approve what they delegated through the CLI; a USER of `operator` may not (`self_approval`) |
  */
-import { readMeshConfig, splitAddress } from "../mesh/index.js";
+import { defaultArtifactsUrl, readMeshConfig, splitAddress } from "../mesh/index.js";
 
 /** Fully populated settings of the command. */
 export interface CliConfig {
@@ -23,6 +24,8 @@ export interface CliConfig {
   readonly token: string | undefined;
   /** The person at the keyboard: subject of a minted approver token. */
   readonly user: string;
+  /** Base URL of the gateway's artifact endpoint. */
+  readonly artifactsUrl: string;
   /** Jaeger query API that `agentmesh trace` reads from; undefined: the local span stores. */
   readonly jaegerUrl: string | undefined;
 }
@@ -45,6 +48,7 @@ export function readCliConfig(env: Readonly<Record<string, string | undefined>>)
   return {
     home: mesh.home,
     gatewayAddress: mesh.gatewayAddress,
+    artifactsUrl: mesh.artifactsUrl ?? defaultArtifactsUrl(mesh.gatewayAddress),
     token: token === undefined || token === "" ? undefined : token,
     user: user === undefined || user === "" ? "approver" : user,
     jaegerUrl: jaegerUrl === undefined || jaegerUrl === "" ? undefined : jaegerUrl,

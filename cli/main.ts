@@ -6,6 +6,7 @@
  *   agentmesh delegate --intent X --input file.json
  *   agentmesh result TASK_ID           the result of a task, in any state
  *   agentmesh agents                   the agents and replicas the gateway knows
+ *   agentmesh artifacts put FILE --task ID | get URI   large inputs and outputs by signed link (cli/artifact-commands.ts)
  *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
  *   agentmesh sagas start NAME --input file.json | get ID   event-driven sagas (cli/saga-commands.ts)
  *   agentmesh trace ID                 a delegation's trace as a tree, from the local span stores (cli/trace-command.ts)
@@ -28,6 +29,7 @@ import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { createGrpcClient, ensureDevKeys, issueToken, loadSigningKey, roles } from "../mesh/index.js";
 import type { GrpcClient, Role } from "../mesh/index.js";
 import { formatApproval, listApprovals, registerApprovalCommands } from "./approval-commands.js";
+import { registerArtifactCommands } from "./artifact-commands.js";
 import { cliAuth } from "./cli-identity.js";
 import { printError, printResult } from "./cli-output.js";
 import { readCliConfig } from "./config.js";
@@ -145,6 +147,7 @@ function createProgram(config: CliConfig): Command {
     );
 
   registerApprovalCommands(program, config, gatewayOption);
+  registerArtifactCommands(program, config);
 
   registerPolicyCommands(program);
   registerTraceCommand(program, config);

@@ -27,7 +27,7 @@
  * | AGENTMESH_QUEUE_MAX_DELIVERIES | 5 | attempts of a queued task before it goes to the dead-letter queue |
  * | AGENTMESH_QUEUE_BACKOFF_MS | 1000,5000,15000 | pause before each retry of a queued task that failed retryably (the last repeats) |
  * | AGENTMESH_QUEUE_TOKEN_TTL_S | 86400 | longest a queued task without a deadline may wait: its credentials expire then, and it goes to the dead-letter queue (re-drive it with `agentmesh tasks retry`) |
- * | AGENTMESH_ARTIFACTS_URL | http://<host of AGENTMESH_GATEWAY>:7072 | base URL of the gateway's artifact endpoint: where agents upload (`ctx.putArtifact`) and, on the gateway, the base of the links it signs (there the default is its own bound AGENTMESH_ARTIFACTS_ADDRESS) |
+ * | AGENTMESH_ARTIFACTS_URL | http://<gateway host>:<gateway port + 2> (http://127.0.0.1:7072) | base URL of the gateway's artifact endpoint: where agents upload (`ctx.putArtifact`) and, on the gateway, the base of the links it signs (there the default is its own bound AGENTMESH_ARTIFACTS_ADDRESS) |
  * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
 import { hostname } from "node:os";

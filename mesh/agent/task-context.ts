@@ -36,6 +36,7 @@ import { addCosts } from "./cost.js";
 import type { TaskContext } from "./intent.js";
 import type { Logger } from "../logger.js";
 import { createArtifactClient, defaultArtifactsUrl } from "../artifacts/artifact-client.js";
+import type { ArtifactClient } from "../artifacts/artifact-client.js";
 
 /** What `createTaskContext` needs from the agent. */
 export interface TaskContextDeps {
@@ -44,7 +45,7 @@ export interface TaskContextDeps {
   readonly logger: Logger;
   /** The agent's telemetry: each sub-delegation is a CLIENT span under the task's span. */
   readonly telemetry: Telemetry;
-  /** Base URL of the gateway's artifact endpoint (AGENTMESH_ARTIFACTS_URL); default port 7072 on the gateway's host. */
+  /** Base URL of the gateway's artifact endpoint (AGENTMESH_ARTIFACTS_URL); default `defaultArtifactsUrl` of the gateway's address (its gRPC port + 2). */
   readonly artifactsUrl?: string | undefined;
 }
 
@@ -70,7 +71,9 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
   const results: Result[] = [];
   const childCosts = () => addCosts(...results.map((r) => r.cost));
   let toolCalls = 0;
-  const artifactClient = createArtifactClient({ baseUrl: deps.artifactsUrl ?? defaultArtifactsUrl(deps.gateway.address), token: deps.token, proof });
+  // Made on first use: most tasks never touch an artifact.
+  let artifactClient: ArtifactClient | undefined;
+  const artifacts = () => (artifactClient ??= createArtifactClient({ baseUrl: deps.artifactsUrl ?? defaultArtifactsUrl(deps.gateway.address), token: deps.token, proof }));
 
   const ctx: TaskContext = {
     taskId: req.taskId,
@@ -95,8 +98,8 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
       toolCalls += 1;
       return traceTool(deps.telemetry.tracer, trace, name, req.taskId, fn);
     },
-    fetchArtifact: (ref) => artifactClient.fetch(ref, signal),
-    putArtifact: (data, options = {}) => artifactClient.put(data, { taskId: req.taskId, ...options, signal }),
+    fetchArtifact: (ref) => artifacts().fetch(ref, signal),
+    putArtifact: (data, options = {}) => artifacts().put(data, { taskId: req.taskId, ...options, signal }),
     async delegate(sub) {
       // A canceled or expired parent starts no more work.
       if (signal.aborted) throw toConnectError(signal.reason);

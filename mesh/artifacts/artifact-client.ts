@@ -65,13 +65,14 @@ export function artifactDigest(data: Uint8Array): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-/** Default port of the gateway's artifact endpoint (AGENTMESH_ARTIFACTS_ADDRESS). */
-export const defaultArtifactsPort = 7072;
-
-/** The artifact endpoint on the host of the gateway at `gatewayAddress` (host:port), on the default port. */
+/**
+ * Where the gateway at `gatewayAddress` (its gRPC host:port) serves artifacts
+ * by default: the same host, its gRPC port + 2 (7072 beside 7070 and 7071;
+ * gateway/config.ts listens there unless AGENTMESH_ARTIFACTS_ADDRESS says otherwise).
+ */
 export function defaultArtifactsUrl(gatewayAddress: string): string {
-  const { host } = splitAddress(gatewayAddress);
-  return `http://${host.includes(":") ? `[${host}]` : host}:${defaultArtifactsPort}`;
+  const { host, port } = splitAddress(gatewayAddress);
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port + 2}`;
 }
 
 /** Creates a client of the endpoint at `options.baseUrl`. */

@@ -1,7 +1,8 @@
 /**
  * The copywriter agent: offers `copy.draft`. Given background documents and no
- * context, it first delegates `docs.summarize` through the gateway and writes the
- * summary into the copy. For the campaign-launch saga it also offers
+ * context, it first delegates `docs.summarize` through the gateway, handing the
+ * documents over as an artifact (a signed link scoped to its task), and writes
+ * the summary into the copy. For the campaign-launch saga it also offers
  * `campaign.draft` (copy kept on record as a campaign draft) and its compensation
  * `campaign.withdraw`.
  */
@@ -51,7 +52,9 @@ export const draftCopyDefinition = defineIntent<CopywriterInputs, DraftCopyOutpu
     const { documents, ...draftInputs } = inputs;
     let note = "";
     if (documents !== undefined && documents.length > 0 && draftInputs.context === undefined) {
-      const summary = await ctx.delegate({ key: "summary", intent: "docs.summarize", inputs: { documents, maxSentences: 2 }, successCriteria: { minConfidence: 0.3 } });
+      // The documents travel by signed link, not inline: the summarizer reads them through the gateway's artifact endpoint.
+      const docs = await ctx.putArtifact(JSON.stringify({ documents }), { mediaType: "application/json", name: "documents.json" });
+      const summary = await ctx.delegate({ key: "summary", intent: "docs.summarize", inputs: { maxSentences: 2 }, artifacts: [docs], successCriteria: { minConfidence: 0.3 } });
       if (summary.state === TaskState.COMPLETED && typeof summary.outputs?.summary === "string") {
         draftInputs.context = summary.outputs.summary.slice(0, 4000);
         note = ` The context is a summary of ${documents.length} document(s) by ${summary.agent} (task ${summary.taskId}).`;

@@ -5,8 +5,9 @@ import type { ServiceConfig } from "../shared/service-config.js";
 import { tool } from "../shared/tools.js";
 import { summarize, summarizeDescription, summarizeInputSchema, summarizeIntent, summarizeOutputSchema } from "./index.js";
 import type { SummarizeInputs, SummarizeOutputs } from "./index.js";
+import { readDocuments } from "./read-documents.js";
 
-/** The `docs.summarize` intent: extractive summary by term-frequency ranking. */
+/** The `docs.summarize` intent: extractive summary by term-frequency ranking, of inline documents or of the task's artifacts. */
 export const summarizeDefinition = defineIntent<SummarizeInputs, SummarizeOutputs>({
   name: summarizeIntent,
   description: summarizeDescription,
@@ -14,7 +15,7 @@ export const summarizeDefinition = defineIntent<SummarizeInputs, SummarizeOutput
   outputSchema: summarizeOutputSchema,
   tools: ["text.split-sentences", "text.rank-sentences"],
   requiredScopes: ["docs:read"],
-  handle: (inputs, ctx) => Promise.resolve(summarize(inputs, ctx.tool)),
+  handle: async (inputs, ctx) => summarize({ ...inputs, documents: await readDocuments(inputs, ctx) }, ctx.tool),
 });
 
 /** Starts the summarizer. */

@@ -20,9 +20,18 @@ export const DEFAULT_SUMMARY_SENTENCES = 3;
 /** Most key terms reported. */
 export const KEY_TERM_COUNT = 8;
 
-/** Inputs of `docs.summarize`. */
+/** One document to summarise. */
+export interface SummarizeDocument {
+  title: string;
+  text: string;
+}
+
+/**
+ * Inputs of `docs.summarize`. The documents come inline, or as the task's
+ * artifacts (read by signed link: `readDocuments`) when `documents` is absent.
+ */
 export interface SummarizeInputs {
-  documents: { title: string; text: string }[];
+  documents: SummarizeDocument[];
   /** 1..20, default {@link DEFAULT_SUMMARY_SENTENCES}. */
   maxSentences?: number;
 }
@@ -46,28 +55,30 @@ export interface SummarizeOutputs {
   sentences: SummarySentence[];
 }
 
-/** JSON Schema of {@link SummarizeInputs}. */
+/** JSON Schema of the documents, inline or in a `{"documents": [...]}` artifact. */
+export const summarizeDocumentsSchema: Record<string, unknown> = {
+  type: "array",
+  minItems: 1,
+  maxItems: MAX_DOCUMENTS,
+  items: {
+    type: "object",
+    additionalProperties: false,
+    required: ["title", "text"],
+    properties: {
+      title: { type: "string", maxLength: 300 },
+      text: { type: "string", maxLength: 100_000 },
+    },
+  },
+};
+
+/** JSON Schema of {@link SummarizeInputs}; without `documents`, the task's artifacts are the documents. */
 export const summarizeInputSchema: Record<string, unknown> = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   title: "docs.summarize inputs",
   type: "object",
   additionalProperties: false,
-  required: ["documents"],
   properties: {
-    documents: {
-      type: "array",
-      minItems: 1,
-      maxItems: MAX_DOCUMENTS,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["title", "text"],
-        properties: {
-          title: { type: "string", maxLength: 300 },
-          text: { type: "string", maxLength: 100_000 },
-        },
-      },
-    },
+    documents: summarizeDocumentsSchema,
     maxSentences: {
       type: "integer",
       minimum: 1,
