@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../tools/index.js";
 import { median } from "./policy/latency-sample.js";
+import { measureSyncLatency } from "./suite/disk-sync.js";
 import { startLoadGenerators } from "./suite/load-process.js";
 import { benchmarksMarkdown } from "./suite/report.js";
 import type { ScenarioOutcome } from "./suite/report.js";
@@ -44,6 +45,7 @@ async function loadScenarios(): Promise<Scenario[]> {
 
 const started = performance.now();
 const loadAverageStart = os.loadavg();
+const syncBefore = await measureSyncLatency();
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const scenarios = await loadScenarios();
 log(`${scenarios.length} scenarios, ${options.rounds} rounds of ${options.seconds} s (${quick ? "quick" : "full"})`);
@@ -79,6 +81,7 @@ function loadRuns(value: unknown): LoadRun[] {
   return Object.values(value).flatMap(loadRuns);
 }
 const foreign = loadRuns(raw).map((r) => r.cpu.foreign);
+const syncAfter = await measureSyncLatency();
 const info = {
   date: new Date().toISOString(),
   options,
@@ -86,6 +89,7 @@ const info = {
   loadAverageStart,
   loadAverageEnd: os.loadavg(),
   foreignCores: { median: foreign.length === 0 ? 0 : median(foreign), max: foreign.length === 0 ? 0 : Math.max(...foreign) },
+  syncLatency: [syncBefore, syncAfter],
   seconds: (performance.now() - started) / 1000,
 };
 const md = benchmarksMarkdown(info, outcomes);

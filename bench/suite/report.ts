@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../tools/index.js";
+import type { SyncLatency } from "./disk-sync.js";
 import type { Figure, Row, SuiteOptions } from "./scenario.js";
 
 /** One scenario's outcome in a run. */
@@ -28,6 +29,8 @@ export interface RunInfo {
   readonly loadAverageEnd: readonly number[];
   /** Cores other processes used during the load runs: median and max. */
   readonly foreignCores: { readonly median: number; readonly max: number };
+  /** Durable-append latency at the start and at the end of the run. */
+  readonly syncLatency: readonly SyncLatency[];
   readonly seconds: number;
 }
 
@@ -47,7 +50,9 @@ export function benchmarksMarkdown(info: RunInfo, outcomes: readonly ScenarioOut
     "",
     `**Machine load** (a shared machine: read the figures with it): load average (1/5/15 min) ${la(info.loadAverageStart)} at the start, ` +
       `${la(info.loadAverageEnd)} at the end; during the load runs other processes used ${info.foreignCores.median.toFixed(2)} cores ` +
-      `(median), up to ${info.foreignCores.max.toFixed(2)}, of ${info.machine.cpus}.`,
+      `(median), up to ${info.foreignCores.max.toFixed(2)}, of ${info.machine.cpus}. ` +
+      `Append + fdatasync in ${info.syncLatency[0]?.dir ?? "?"} (where the mesh's journals were): ` +
+      info.syncLatency.map((s) => `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`).join(" at the start; ") + " at the end.",
     "",
     `**Method.** Every scenario measures its baseline in the same run: ${o.rounds} rounds, the order of baseline and subject reversed every ` +
       `other round, each server warmed up for ${o.warmupSeconds} s first; figures are medians over rounds, the spread is min–max over rounds. ` +
