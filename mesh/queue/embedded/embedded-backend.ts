@@ -18,13 +18,13 @@ import { resolveEmbeddedSettings } from "./embedded-settings.js";
  *
  * @param dir the shared directory (e.g. `$AGENTMESH_HOME/queue`)
  * @param settings ack wait (default 30 s), deliveries (5), back-off ([1 s, 5 s, 15 s]),
- *   dedup window (10 min), poll interval (50 ms)
+ *   dedup window (10 min), poll interval (50 ms), `onError` for background failures (ignored)
  * @throws RangeError for invalid settings; the filesystem's error when `dir` cannot be created
  */
 export async function openEmbeddedBackend(dir: string, settings?: EmbeddedQueueSettings): Promise<QueueBackend> {
   const resolved = resolveEmbeddedSettings(settings);
   await ensureDirs(dir);
-  const queue = await createEmbeddedQueue({ dir, settings: resolved });
+  const queue = await createEmbeddedQueue({ dir, settings: resolved, onError: resolved.onError });
   const store = await createEmbeddedKv({ dir, pollIntervalMs: resolved.pollIntervalMs });
   const artifacts = await createEmbeddedArtifacts({ dir });
   return {

@@ -77,6 +77,17 @@ describe("embedded queue", () => {
     expect(() => b.queue.consume(subject, () => Promise.resolve())).toThrow(InvalidSubjectError);
   });
 
+  it("tells onError when a consumer's pass fails, and keeps polling", async () => {
+    const errors: string[] = [];
+    const b = await open({ pollIntervalMs: 20, onError: (err) => errors.push((err as NodeJS.ErrnoException).code ?? String(err)) });
+    // A file where the subject's in-flight directory belongs: every pass fails.
+    await writeFile(join(dir, "queue", "inflight", "broken"), "");
+    b.queue.consume("broken", () => Promise.resolve());
+    await sleep(200);
+    expect(errors.length).toBeGreaterThan(2);
+    expect(new Set(errors)).toEqual(new Set(["EEXIST", "ENOTDIR"]));
+  });
+
   it("refuses invalid settings", async () => {
     await expect(openEmbeddedBackend(dir, { maxDeliveries: 0 })).rejects.toThrow("maxDeliveries must be at least 1, got 0");
     await expect(openEmbeddedBackend(dir, { backoffMs: [] })).rejects.toThrow("backoffMs must not be empty");

@@ -10,6 +10,11 @@ export interface EmbeddedQueueSettings extends QueueSettings {
   readonly dedupWindowMs?: number;
   /** Fallback poll interval of consumers and KV watchers (file-change events come first); default 50 ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * Told of failures in a consumer's background pass (e.g. a full or read-only
+   * disk); the consumer keeps polling. Default: ignored, so pass a logger.
+   */
+  readonly onError?: (err: unknown) => void;
 }
 
 /** Every setting filled in. */
@@ -17,7 +22,7 @@ export type ResolvedEmbeddedSettings = Required<EmbeddedQueueSettings>;
 
 /**
  * Fills the defaults: ack wait 30 s, 5 deliveries, back-off [1 s, 5 s, 15 s],
- * dedup window 10 min, poll interval 50 ms.
+ * dedup window 10 min, poll interval 50 ms, background errors ignored.
  *
  * @throws RangeError for a non-positive ack wait, maxDeliveries or poll interval, or an empty back-off
  */
@@ -28,6 +33,7 @@ export function resolveEmbeddedSettings(settings: EmbeddedQueueSettings = {}): R
     backoffMs: settings.backoffMs ?? [1000, 5000, 15_000],
     dedupWindowMs: settings.dedupWindowMs ?? 10 * 60_000,
     pollIntervalMs: settings.pollIntervalMs ?? 50,
+    onError: settings.onError ?? (() => undefined),
   };
   if (!(resolved.ackWaitMs > 0)) throw new RangeError(`ackWaitMs must be positive, got ${resolved.ackWaitMs}`);
   if (!(resolved.maxDeliveries >= 1)) throw new RangeError(`maxDeliveries must be at least 1, got ${resolved.maxDeliveries}`);
