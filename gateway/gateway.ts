@@ -107,7 +107,10 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   ]);
   const forwarder = createForwarder({ table, token: (agent) => hopTokens(agentAudience(agent)), hopToken: createHopTokenIssuer(signingKey, { subject: gatewayName }), logger, maxAttempts: config.retryAttempts, telemetry });
   // Queued work, shared task results and artifacts: embedded on one machine, NATS JetStream past it (AGENTMESH_QUEUE).
-  const backend = await openQueueBackend({ url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings }).catch(async (err: unknown) => {
+  const backend = await openQueueBackend({
+    url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings,
+    onError: (err) => logger.warn("queue backend: background work failed; retrying", { error: String(err) }),
+  }).catch(async (err: unknown) => {
     await policy?.close();
     await telemetry.shutdown();
     throw err;

@@ -143,7 +143,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
 
   // Queued tasks of this agent's intents, pulled from the queue (embedded unless AGENTMESH_QUEUE names NATS).
-  const backend = await openQueueBackend({ url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings }).catch(async (err: unknown) => {
+  const backend = await openQueueBackend({
+    url: config.queue.url, dir: config.queue.dir, settings: config.queue.settings,
+    onError: (err) => logger.warn("queue backend: background work failed; retrying", { error: String(err) }),
+  }).catch(async (err: unknown) => {
     await server.shutdown(0);
     await telemetry.shutdown();
     throw err;

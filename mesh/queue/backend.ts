@@ -15,6 +15,8 @@ export interface OpenQueueBackendOptions {
   readonly dir: string;
   /** Ack wait, deliveries and back-off; each adapter's defaults when unset. */
   readonly settings?: QueueSettings;
+  /** Hears the errors of the embedded backend's background polling (which goes on after them); ignored when unset. */
+  readonly onError?: (err: unknown) => void;
 }
 
 /** AGENTMESH_QUEUE holds something that names no backend. */
@@ -36,7 +38,7 @@ export class QueueUrlError extends Error {
  */
 export async function openQueueBackend(options: OpenQueueBackendOptions): Promise<QueueBackend> {
   const url = options.url?.trim() ?? "";
-  if (url === "" || url === "embedded") return openEmbeddedBackend(options.dir, options.settings);
+  if (url === "" || url === "embedded") return openEmbeddedBackend(options.dir, { ...options.settings, ...(options.onError === undefined ? {} : { onError: options.onError }) });
   if (url.startsWith("nats://")) {
     const { openNatsBackend } = await import("./nats/nats-backend.js");
     return openNatsBackend(url, options.settings);
