@@ -31,6 +31,7 @@ export function startArtifactEndpoint(p: GatewayArtifactParts): Promise<RunningA
   return startArtifactHttp({
     address: p.config.artifacts.address,
     publicUrl: p.config.artifactsUrl,
+    advertiseHost: p.config.advertiseHost,
     store: p.store,
     signingKey: p.signingKey,
     links: p.links,

@@ -33,8 +33,10 @@ import type { ArtifactStore } from "../mesh/queue/queue-types.js";
 export interface ArtifactHttpOptions {
   /** host:port to listen on (port 0: any free port). */
   readonly address: string;
-  /** Base URL the links name; default `http://<host>:<bound port>`. */
+  /** Base URL the links name; default `http://<host>:<bound port>`, with `advertiseHost` for an unspecified host (0.0.0.0, ::). */
   readonly publicUrl: string | undefined;
+  /** The host other services reach this one at (AGENTMESH_ADVERTISE_HOST). */
+  readonly advertiseHost: string;
   readonly store: ArtifactStore;
   /** The gateway's signing key: it signs the links. */
   readonly signingKey: SigningKey;
@@ -123,6 +125,9 @@ export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<Running
       "repr-digest": `sha-256=:${Buffer.from(link.digest.slice("sha256:".length), "hex").toString("base64")}:`,
       etag: `"${link.digest}"`,
       "cache-control": "private, no-store",
+      // The media type is the uploader's word: never let a browser sniff or run the content.
+      "x-content-type-options": "nosniff",
+      "content-security-policy": "sandbox",
     });
     res.end(req.method === "HEAD" ? undefined : found.data);
   }
@@ -135,7 +140,10 @@ export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<Running
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  if (baseUrl === "") baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${bound}`;
+  if (baseUrl === "") {
+    const named = host === "0.0.0.0" || host === "::" || host === "" ? o.advertiseHost : host;
+    baseUrl = `http://${named.includes(":") ? `[${named}]` : named}:${bound}`;
+  }
   return {
     port: bound,
     url: baseUrl,

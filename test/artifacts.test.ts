@@ -270,6 +270,9 @@ describe.each(backends)("artifacts by signed link (%s backend)", (backend, start
     const ref = await uploaded("exact bytes", task);
     const artifacts = createArtifactClient({ baseUrl: mesh.gateway.artifactsUrl, token: () => Promise.resolve(alice) });
     expect(new TextDecoder().decode(await artifacts.fetch(ref))).toBe("exact bytes");
+    // The host a link names is informative: the client fetches its path and query at its own endpoint.
+    const elsewhere = ref.uri.replace(mesh.gateway.artifactsUrl, "http://gateway.unreachable.invalid:7072");
+    expect(new TextDecoder().decode(await artifacts.fetch({ ...ref, uri: elsewhere }))).toBe("exact bytes");
     const err = await rejection(artifacts.fetch({ ...ref, digest: `sha256:${"1".repeat(64)}` }));
     expect([err.code, errorDetailOf(err)?.reason, err.rawMessage]).toEqual([
       Code.DataLoss, "artifact_digest_mismatch", `the artifact's bytes (11 bytes, ${ref.digest}) are not the referenced 11 bytes with digest sha256:${"1".repeat(64)}`,

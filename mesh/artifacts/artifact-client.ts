@@ -21,7 +21,7 @@ import { artifactsPath } from "./artifact-link.js";
 
 /** Options of `createArtifactClient`. */
 export interface ArtifactClientOptions {
-  /** Base URL of the gateway's artifact endpoint, e.g. `http://127.0.0.1:7072` (uploads go there; fetches go to the link). */
+  /** Base URL of the gateway's artifact endpoint, e.g. `http://127.0.0.1:7072`: uploads go there, and so do fetches (with a link's path and query). */
   readonly baseUrl: string;
   /** The caller's own bearer token. */
   readonly token: () => Promise<string>;
@@ -98,7 +98,7 @@ export function createArtifactClient(options: ArtifactClientOptions): ArtifactCl
       return create(ArtifactRefSchema, { uri: ref.uri, digest: ref.digest, sizeBytes: BigInt(ref.sizeBytes), mediaType: ref.mediaType, name: ref.name ?? "" });
     },
     async fetch(ref, signal) {
-      const res = await send(new URL(ref.uri), { headers: await headers(), ...(signal === undefined ? {} : { signal }) });
+      const res = await send(linkAt(ref.uri, options.baseUrl), { headers: await headers(), ...(signal === undefined ? {} : { signal }) });
       const data = new Uint8Array(await res.arrayBuffer());
       const digest = artifactDigest(data);
       if (digest !== ref.digest || BigInt(data.byteLength) !== ref.sizeBytes) {
@@ -110,6 +110,23 @@ export function createArtifactClient(options: ArtifactClientOptions): ArtifactCl
       return data;
     },
   };
+}
+
+/**
+ * Where to fetch a link: its path and signed query at this caller's endpoint.
+ * The host a link names is where its gateway was reached from when it was
+ * signed, which need not be reachable from here (another pod, another network);
+ * any gateway of the mesh serves it. Throws INVALID_ARGUMENT (`link_invalid`)
+ * for a URI that is not a link.
+ */
+function linkAt(uri: string, baseUrl: string): URL {
+  let link: URL;
+  try {
+    link = new URL(uri);
+  } catch (err) {
+    throw meshError(Code.InvalidArgument, `not an artifact link: ${uri}`, { reason: "link_invalid" }, err);
+  }
+  return new URL(`${baseUrl.replace(/\/+$/, "")}${link.pathname}${link.search}`);
 }
 
 /** HTTP status of a refusal, and the code it becomes. */
