@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { fromJson } from "@bufbuild/protobuf";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
-import { ArtifactRefSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { ArtifactRefSchema, DelegationMode, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { ArtifactRef } from "../gen/agentmesh/v1/task_pb.js";
 import {
   artifactDigest, artifactLinkUri, chainHeader, createArtifactClient, createGrpcClient, defineIntent, emptyChain, errorDetailOf, hopClaimsToJwt,
@@ -158,6 +158,20 @@ describe.each(backends)("artifacts by signed link (%s backend)", (backend, start
     expect(res.result?.state).toBe(TaskState.COMPLETED);
     // echoer ran task.child: it read the brief (scoped to task, its grandparent) and keeper's note (scoped to task, its parent).
     expect(res.result?.outputs).toEqual({ child: { text: `read|brief for the chain|note of ${task}` }, noteTask: task });
+  });
+
+  it("lets a queued task's worker fetch its artifacts with the credentials it pulled the task with", async () => {
+    const task = taskId("queued");
+    const brief = await uploaded("queued brief", task);
+    const res = await delegate({ taskId: task, intent: "test.relay", inputs: { intent: "test.echo", inputs: { text: "q" } }, artifacts: [brief], mode: DelegationMode.QUEUED });
+    expect(res.result?.state).toBe(TaskState.QUEUED);
+    let last: TaskState | undefined;
+    let outputs: unknown;
+    for await (const ev of client.serverStream(DelegationService.method.watchResult, { taskId: task }, { metadata: { authorization: `Bearer ${alice}` }, deadline: Date.now() + 30_000 })) {
+      last = ev.state;
+      outputs = ev.result?.outputs;
+    }
+    expect([last, outputs]).toEqual([TaskState.COMPLETED, { child: { text: `q|queued brief|note of ${task}` }, noteTask: task }]);
   });
 
   it("the demo's copywriter hands its documents to the summarizer by signed link", async () => {
