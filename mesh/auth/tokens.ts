@@ -14,6 +14,7 @@ import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { Code } from "@connectrpc/connect";
 import { meshError } from "../errors.js";
 import { isRole } from "./identity.js";
+import { canSignJws, signJws } from "./jws-sign.js";
 import type { Identity, Role } from "./identity.js";
 import type { SigningKey } from "./keys.js";
 
@@ -43,8 +44,17 @@ export interface IssueTokenOptions {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-/** Signs a token for `subject` in `role`, for `audience` (default "agentmesh"). */
+/**
+ * Signs a token for `subject` in `role`, for `audience` (default "agentmesh").
+ * Keys of the mesh's algorithms sign with node:crypto (jws-sign.ts), others with jose.
+ */
 export async function issueToken(key: SigningKey, options: IssueTokenOptions): Promise<string> {
+  if (canSignJws(key)) {
+    const now = Math.floor(Date.now() / 1000);
+    return signJws(key, { alg: key.alg, kid: key.kid, typ: "JWT" }, {
+      ...options.claims, role: options.role, sub: options.subject, iss: tokenIssuer, aud: options.audience ?? tokenIssuer, iat: now, exp: now + (options.ttlSeconds ?? 3600),
+    });
+  }
   return new SignJWT({ ...options.claims, role: options.role })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
     .setSubject(options.subject)
