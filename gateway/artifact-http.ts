@@ -58,8 +58,11 @@ export interface RunningArtifactHttp {
   close(): Promise<void>;
 }
 
-/** A refusal the endpoint answers with `status` and `{"error": {reason, message}}`. */
+/** A refusal the endpoint answers with `status` and `{"error": {reason, message}}`; the same request is refused again. */
 class HttpRefusal extends Error {
+  override readonly name = "HttpRefusal";
+  readonly nonRetryable = true;
+
   constructor(readonly status: number, readonly reason: string, message: string) {
     super(message);
   }
