@@ -1,8 +1,8 @@
 /**
  * The campaign-launch saga with real processes (gateway, budgeter, copywriter,
- * publisher, sagas service) on the queue backend AGENTMESH_QUEUE names (embedded
- * when unset) and the committed policy bundle, which holds every publication
- * booking for a human approval. Effects are checked where the agents record
+ * publisher, sagas service) on each queue backend (embedded, and NATS JetStream
+ * with a real nats-server) and the committed policy bundle, which holds every
+ * publication booking for a human approval. Effects are checked where the agents record
  * them (their effect ledgers), not only in the coordinator's state.
  *
  * - a saga whose steps all succeed completes, each effect once;
@@ -10,6 +10,7 @@
  *   compensated: the draft is withdrawn, then the budget released, each once;
  * - a saga whose coordinator is SIGKILLed while a step is in progress completes
  *   once the coordinator runs again, each effect once, with a complete trail;
+ *   so does one whose gateway is SIGKILLed and started again meanwhile;
  * - `agentmesh sagas start|get` start and show a saga; policy refuses a start by
  *   a caller without the saga's scope.
  */
@@ -17,30 +18,18 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalDecision, ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
+import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga } from "../gen/agentmesh/v1/saga_pb.js";
 import { consumerLostReason } from "../mesh/queue/index.js";
 import { createApprovalDesk } from "./support/approval-desk.js";
+import { startNatsServer } from "./support/nats-server.js";
+import type { TestNatsServer } from "./support/nats-server.js";
 import type { ApprovalDesk } from "./support/approval-desk.js";
 import { startSagaMesh } from "./saga-processes.js";
 import type { SagaMesh } from "./saga-processes.js";
 
 const ackWaitMs = 3000;
-let mesh: SagaMesh;
-let desk: ApprovalDesk;
-
-beforeAll(async () => {
-  mesh = await startSagaMesh({ AGENTMESH_QUEUE_ACK_WAIT_MS: String(ackWaitMs) });
-  desk = createApprovalDesk(mesh.client(mesh.gatewayAddress), (subject, role) => mesh.token(subject, role));
-}, 90_000);
-
-afterAll(async () => {
-  await mesh?.stop();
-});
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") process.stderr.write(`${mesh.lines.join("\n")}\n`);
-});
 
 const input = (campaign: string, publishAt: string) => ({
   campaign,
@@ -51,7 +40,7 @@ const input = (campaign: string, publishAt: string) => ({
 });
 
 /** Waits for the publication booking of `sagaId` to be held for approval, and approves it as bob. */
-async function approvePublication(sagaId: string): Promise<void> {
+async function approvePublication(desk: ApprovalDesk, sagaId: string): Promise<void> {
   const taskId = `${sagaId}.schedule-publish.do`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -70,11 +59,31 @@ const trailOf = (saga: Saga) => saga.trail.map((e) => `${e.event}${e.step === ""
 const actions = (saga: Saga) => saga.steps.map((s) => [s.name, SagaActionState[s.action!.state], SagaActionState[s.compensation!.state]]);
 const forward = (step: string) => [`step.requested ${step}`, `step.attempt ${step}`, `step.completed ${step}`];
 
-describe("the campaign-launch saga", () => {
+describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s backend", (backend) => {
+  let nats: TestNatsServer | undefined;
+  let mesh: SagaMesh;
+  let desk: ApprovalDesk;
+
+  beforeAll(async () => {
+    if (backend === "nats") nats = await startNatsServer();
+    // A short lease: agents re-register with a restarted gateway on their next heartbeat.
+    mesh = await startSagaMesh({ AGENTMESH_QUEUE_ACK_WAIT_MS: String(ackWaitMs), AGENTMESH_LEASE_TTL_MS: "1000", ...(nats === undefined ? {} : { AGENTMESH_QUEUE: nats.url }) });
+    desk = createApprovalDesk(mesh.client(mesh.gatewayAddress), (subject, role) => mesh.token(subject, role));
+  }, 90_000);
+
+  afterAll(async () => {
+    await mesh?.stop();
+    await nats?.stop();
+  });
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") process.stderr.write(`${mesh.lines.join("\n")}\n`);
+  });
+
   it("completes when every step succeeds, each effect once", async () => {
     const started = await mesh.startSaga("launch-a", input("spring", "2027-03-01T09:00:00Z"));
     expect([started.alreadyStarted, started.saga!.startedBy, SagaStatus[started.saga!.status]]).toEqual([false, "operator", "RUNNING"]);
-    await approvePublication("launch-a");
+    await approvePublication(desk, "launch-a");
     const saga = await mesh.waitFor("launch-a", "ended", ended);
     expect(SagaStatus[saga.status]).toBe("COMPLETED");
     expect(actions(saga)).toEqual([["reserve-budget", "COMPLETED", "PENDING"], ["draft-campaign", "COMPLETED", "PENDING"], ["schedule-publish", "COMPLETED", "PENDING"]]);
@@ -89,7 +98,7 @@ describe("the campaign-launch saga", () => {
 
   it("withdraws the draft and then releases the budget, each once, when the last step fails", async () => {
     await mesh.startSaga("launch-b", input("summer", "2027-03-01T09:00:00Z"));
-    await approvePublication("launch-b");
+    await approvePublication(desk, "launch-b");
     const saga = await mesh.waitFor("launch-b", "ended", ended);
     expect(SagaStatus[saga.status]).toBe("COMPENSATED");
     expect(actions(saga)).toEqual([["reserve-budget", "COMPLETED", "COMPLETED"], ["draft-campaign", "COMPLETED", "COMPLETED"], ["schedule-publish", "FAILED", "PENDING"]]);
@@ -124,7 +133,7 @@ describe("the campaign-launch saga", () => {
     }
     await mesh.kill("sagas");
     await mesh.restart("sagas");
-    await approvePublication("launch-c");
+    await approvePublication(desk, "launch-c");
     const saga = await mesh.waitFor("launch-c", "ended", ended);
     expect(SagaStatus[saga.status]).toBe("COMPLETED");
     expect(trailOf(saga)).toEqual([
@@ -139,13 +148,39 @@ describe("the campaign-launch saga", () => {
     expect(await mine("drafts")).toEqual([["campaign.drafted", "launch-c.draft-campaign.do"]]);
     expect(await mine("calendar")).toEqual([["publish.scheduled", "launch-c.schedule-publish.do"]]);
   }, 120_000);
-});
 
-describe("agentmesh sagas", () => {
+  it("completes a saga whose gateway was SIGKILLed and started again while a step waited for approval, each effect once", async () => {
+    await mesh.startSaga("launch-d", input("winter", "2027-12-01T09:00:00Z"));
+    const taskId = "launch-d.schedule-publish.do";
+    for (const deadline = Date.now() + 60_000; (await desk.approvals(taskId)).length === 0;) {
+      if (Date.now() > deadline) throw new Error(`no approval for ${taskId}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await mesh.kill("gateway");
+    await mesh.restart("gateway");
+    // The held task and its approval were journaled by the gateway; the publisher registers again on its next heartbeat.
+    const registry = mesh.client(mesh.gatewayAddress);
+    for (const deadline = Date.now() + 30_000; ;) {
+      const operator = { authorization: `Bearer ${await mesh.token("operator", "supervisor")}` };
+      const res = await registry.unary(RegistryService.method.listAgents, {}, { metadata: operator, deadline: Date.now() + 2_000 }).catch(() => undefined);
+      if (res?.agents.some((a) => a.card?.name === "publisher" && a.instances.length > 0) === true) break;
+      if (Date.now() > deadline) throw new Error("the publisher did not register with the restarted gateway");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await approvePublication(desk, "launch-d");
+    const saga = await mesh.waitFor("launch-d", "ended", ended);
+    expect(SagaStatus[saga.status], saga.trail.map((e) => `${e.event} ${e.step}: ${e.detail}`).join("\n")).toBe("COMPLETED");
+    // The coordinator tried the unreachable gateway again in place: the restart cost the step no delivery.
+    expect(trailOf(saga)).toEqual(["saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"), ...forward("schedule-publish"), "saga.completed"]);
+    const mine = async (ledger: "budget" | "drafts" | "calendar") => (await mesh.effects(ledger)).filter((e) => e.taskId.startsWith("launch-d.")).map((e) => [e.kind, e.taskId]);
+    expect(await mine("calendar")).toEqual([["publish.scheduled", "launch-d.schedule-publish.do"]]);
+    expect(await mine("budget")).toEqual([["budget.reserved", "launch-d.reserve-budget.do"]]);
+  }, 120_000);
+
   const cli = async (args: string[], env: Record<string, string> = {}) =>
     promisify(execFile)(process.execPath, ["bin/agentmesh.js", "sagas", ...args, "--sagas", mesh.sagasAddress], { env: { ...process.env, AGENTMESH_HOME: mesh.home, ...env } });
 
-  it("starts a saga from an input file and prints its steps and trail", async () => {
+  it("agentmesh sagas start and get: start a saga from an input file and print its steps and trail", async () => {
     const started = await cli(["start", "campaign-launch", "--input", "examples/campaign-launch-saga.json", "--saga-id", "launch-cli"]);
     expect(started.stdout).toBe(
       "started: saga launch-cli (campaign-launch)\n" +
@@ -162,7 +197,7 @@ describe("agentmesh sagas", () => {
     ]);
   }, 60_000);
 
-  it("is refused by policy for a caller without the saga's scope", async () => {
+  it("agentmesh sagas start is refused by policy for a caller without the saga's scope", async () => {
     const token = await mesh.token("copywriter", "worker");
     const err = await cli(["start", "campaign-launch", "--input", "examples/campaign-launch-saga.json", "--saga-id", "launch-denied"], { AGENTMESH_TOKEN: token }).catch((e: unknown) => e as { code: number; stderr: string });
     expect(err).toMatchObject({ code: 1, stderr: "error: [permission_denied] copywriter lacks scope campaign:plan required by saga.campaign-launch (reason: scope_missing)\n" });

@@ -6,6 +6,7 @@
  * instead of running it twice. A task the gateway answers before it ends (held
  * for a human approval) is followed with `WatchResult` until it does.
  */
+import { Code } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
@@ -48,20 +49,45 @@ export interface GatewayStepRunnerOptions {
   readonly token: () => Promise<string>;
   /** Deadline of one delegation once it runs; default 10 minutes. A task held for approval waits without one. */
   readonly timeoutMs?: number;
+  /**
+   * How long a call the gateway could not take (it is down or restarting, or no
+   * agent for the intent is registered yet) is tried again in place, with
+   * back-off from 250 ms to 4 s, before the runner answers `retry`; default 30 s.
+   * A gateway restart thus costs the step no delivery of its own.
+   */
+  readonly unavailableRetryMs?: number;
 }
 
 /** Creates the runner that delegates through the gateway. */
 export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner {
   const timeoutMs = o.timeoutMs ?? 10 * 60_000;
+  const unavailableRetryMs = o.unavailableRetryMs ?? 30_000;
+  const once = createSingleAttempt(o.gateway, o.token, timeoutMs);
   return async (d, signal) => {
-    const metadata = async () => ({ authorization: `Bearer ${await o.token()}` });
+    const giveUpAt = Date.now() + unavailableRetryMs;
+    for (let pause = 250; ; pause = Math.min(pause * 2, 4_000)) {
+      const { unreachable, ...outcome } = await once(d, signal);
+      if (outcome.kind !== "retry" || unreachable !== true || Date.now() + pause > giveUpAt) return outcome;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pause);
+        signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+      if (signal.aborted) throw toConnectError(signal.reason);
+    }
+  };
+}
+
+/** One Delegate (and watch) through the gateway. */
+function createSingleAttempt(gateway: GrpcClient, token: () => Promise<string>, timeoutMs: number) {
+  return async (d: StepDelegation, signal: AbortSignal): Promise<StepOutcome & { unreachable?: boolean }> => {
+    const metadata = async () => ({ authorization: `Bearer ${await token()}` });
     try {
-      const res = await o.gateway.unary(DelegationService.method.delegate, { taskId: d.taskId, correlationId: d.sagaId, intent: d.intent, inputs: d.inputs as never }, {
+      const res = await gateway.unary(DelegationService.method.delegate, { taskId: d.taskId, correlationId: d.sagaId, intent: d.intent, inputs: d.inputs as never }, {
         metadata: await metadata(), signal, deadline: Date.now() + timeoutMs,
       });
       let result = res.result!;
       if (!isTerminal(result.state)) {
-        for await (const ev of o.gateway.serverStream(DelegationService.method.watchResult, { taskId: d.taskId }, { metadata: await metadata(), signal })) {
+        for await (const ev of gateway.serverStream(DelegationService.method.watchResult, { taskId: d.taskId }, { metadata: await metadata(), signal })) {
           if (ev.result !== undefined) result = ev.result;
           if (isTerminal(ev.state)) break;
         }
@@ -69,10 +95,19 @@ export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner
       return stepOutcomeOf(result);
     } catch (err) {
       if (signal.aborted) throw toConnectError(signal.reason);
-      return stepOutcomeOfError(toConnectError(err));
+      const ce = toConnectError(err);
+      return { ...stepOutcomeOfError(ce), unreachable: unreachableReasons.has(errorDetailOf(ce)?.reason ?? "") || (ce.code === Code.Unavailable && errorDetailOf(ce) === undefined) };
     }
   };
 }
+
+/**
+ * Refusals that say the gateway could not take the call at all, so trying the
+ * same call again soon is cheap and safe: no live worker, or no agent card for
+ * the intent yet (see `transientReasons`). A transport failure (UNAVAILABLE
+ * without a mesh detail) counts too.
+ */
+const unreachableReasons: ReadonlySet<string> = new Set(["no_worker", "worker_unavailable", "unknown_intent"]);
 
 /** What a task's result means for the saga. */
 export function stepOutcomeOf(result: Result): StepOutcome {
@@ -94,8 +129,18 @@ export function stepOutcomeOf(result: Result): StepOutcome {
   return { kind: "failed", error: { code: error?.code || stateName(result.state), reason: error?.reason ?? "", message: error?.message || `the task ended ${stateName(result.state)}` } };
 }
 
-/** What a refused or failed call means for the saga: retry the retryable codes, fail on the rest. */
+/**
+ * Refusals a retry of the same task id gets past although their code is not a
+ * retryable one: `unknown_intent` (INVALID_ARGUMENT) is what a gateway answers
+ * while no agent that offers the intent has registered with it, e.g. in the
+ * seconds after the gateway restarted (test/saga.test.ts, "gateway was
+ * SIGKILLed"). A saga's intents are declared up front, so for a saga this is a
+ * matter of availability; after the last attempt it fails for good.
+ */
+const transientReasons: ReadonlySet<string> = new Set(["unknown_intent"]);
+
+/** What a refused or failed call means for the saga: retry the retryable codes (and `transientReasons`), fail on the rest. */
 export function stepOutcomeOfError(err: ConnectError): StepOutcome {
-  if (isRetryable(err.code)) return { kind: "retry", message: `${codeName(err.code)}: ${err.rawMessage}` };
+  if (isRetryable(err.code) || transientReasons.has(errorDetailOf(err)?.reason ?? "")) return { kind: "retry", message: `${codeName(err.code)}: ${err.rawMessage}` };
   return { kind: "failed", error: { code: codeName(err.code), reason: errorDetailOf(err)?.reason ?? "", message: err.rawMessage } };
 }

@@ -1,0 +1,125 @@
+/**
+ * The coordinator on the real embedded queue backend (files in a temporary
+ * folder). The gateway is stood in for by a scripted step runner, which records
+ * each delegation it is asked for and answers what the script says.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createLogger } from "../logger.js";
+import { openEmbeddedBackend } from "../queue/embedded/embedded-backend.js";
+import type { QueueBackend } from "../queue/queue-types.js";
+import { defineSaga } from "./saga-definition.js";
+import { startSagaCoordinator } from "./saga-coordinator.js";
+import type { SagaCoordinator } from "./saga-coordinator.js";
+import { newSagaState } from "./saga-state.js";
+import type { SagaState } from "./saga-state.js";
+import { createSagaStore } from "./saga-store.js";
+import { startSaga } from "./start-saga.js";
+import type { StepOutcome, StepRunner } from "./step-runner.js";
+
+const saga = defineSaga({
+  name: "trip",
+  description: "three steps",
+  inputSchema: {},
+  steps: ["flight", "hotel", "car"].map((name) => ({
+    name,
+    intent: `${name}.book`,
+    inputs: ({ input }) => ({ city: input.city }),
+    compensation: { intent: `${name}.cancel`, inputs: ({ output }) => ({ booking: output.booking }) },
+  })),
+});
+
+/** A step runner standing in for the gateway: `script(taskId, call)` answers the call-th delegation of a task (1, 2, ...). */
+function scriptedRunner(script: (taskId: string, call: number) => StepOutcome): { runStep: StepRunner; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    runStep: (d) => {
+      calls.push(d.taskId);
+      return Promise.resolve(script(d.taskId, calls.filter((t) => t === d.taskId).length));
+    },
+  };
+}
+
+const done = (taskId: string): StepOutcome => ({ kind: "completed", agent: "agent", outputs: { booking: taskId } });
+
+let dir: string;
+const backends: QueueBackend[] = [];
+const coordinators: SagaCoordinator[] = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "saga-coordinator-"));
+});
+afterEach(async () => {
+  for (const c of coordinators.splice(0)) await c.stop();
+  for (const b of backends.splice(0)) await b.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Opens the backend in `dir` (as another process on the machine would) and starts a coordinator on it. */
+async function coordinator(runStep: StepRunner, maxStepAttempts = 4) {
+  const backend = await openEmbeddedBackend(dir, { ackWaitMs: 5_000, backoffMs: [20], maxDeliveries: 5, pollIntervalMs: 10 });
+  backends.push(backend);
+  const store = createSagaStore(backend.store);
+  const c = startSagaCoordinator({ queue: backend.queue, store, definitions: new Map([[saga.name, saga]]), runStep, logger: createLogger("test", "error"), maxStepAttempts, retryBackoffMs: [20] });
+  coordinators.push(c);
+  return { backend, store, coordinator: c };
+}
+
+async function ended(read: () => Promise<SagaState | undefined>): Promise<SagaState> {
+  for (const deadline = Date.now() + 15_000; ;) {
+    const state = await read();
+    if (state !== undefined && ["completed", "compensated", "failed"].includes(state.status)) return state;
+    if (Date.now() > deadline) throw new Error(`saga did not end: ${JSON.stringify(state?.trail.map((e) => e.event))}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("startSagaCoordinator", () => {
+  it("delegates a step again with the same task id after a retryable failure, and completes", async () => {
+    const runner = scriptedRunner((taskId, call) => (taskId === "t1.hotel.do" && call === 1 ? { kind: "retry", message: "unavailable: no worker" } : done(taskId)));
+    const { backend, store } = await coordinator(runner.runStep);
+    expect((await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "t1", input: { city: "Oslo" }, startedBy: "alice" })).alreadyStarted).toBe(false);
+    const state = await ended(async () => (await store.get("t1"))?.state);
+    expect(state.status).toBe("completed");
+    expect(runner.calls).toEqual(["t1.flight.do", "t1.hotel.do", "t1.hotel.do", "t1.car.do"]);
+    expect(state.steps.map((s) => s.do.attempts)).toEqual([1, 2, 1]);
+    expect(state.trail.filter((e) => e.step === "hotel").map((e) => e.detail)).toEqual([
+      "requested hotel.book", "delegating hotel.book", "delegating hotel.book again (attempt 2; last error: unavailable: no worker)", "hotel.book completed by agent after 2 attempts",
+    ]);
+  });
+
+  it("fails a step for good after its last attempt and undoes the completed steps in reverse, each once", async () => {
+    const runner = scriptedRunner((taskId) => (taskId === "t2.car.do" ? { kind: "retry", message: "unavailable: no worker" } : done(taskId)));
+    const { backend, store } = await coordinator(runner.runStep, 3);
+    await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "t2", input: { city: "Oslo" }, startedBy: "alice" });
+    const state = await ended(async () => (await store.get("t2"))?.state);
+    expect(state.status).toBe("compensated");
+    expect(runner.calls).toEqual(["t2.flight.do", "t2.hotel.do", "t2.car.do", "t2.car.do", "t2.car.do", "t2.hotel.undo", "t2.flight.undo"]);
+    expect(state.steps[2]!.do.error).toEqual({ code: "unavailable", reason: "retries_exhausted", message: "gave up after 3 attempts; the last failed with unavailable: no worker" });
+  });
+
+  it("runs each delegation of many sagas once with two coordinators on one backend, and absorbs a repeated start", async () => {
+    const runner = scriptedRunner((taskId) => done(taskId));
+    const first = await coordinator(runner.runStep);
+    const second = await coordinator(runner.runStep);
+    const ids = ["m1", "m2", "m3", "m4", "m5", "m6"];
+    await Promise.all(ids.map((id, i) => startSaga({ store: (i % 2 === 0 ? first : second).store, queue: (i % 2 === 0 ? first : second).backend.queue }, { definition: saga, sagaId: id, input: { city: id }, startedBy: "alice" })));
+    expect((await startSaga({ store: second.store, queue: second.backend.queue }, { definition: saga, sagaId: "m1", input: { city: "m1" }, startedBy: "alice" })).alreadyStarted).toBe(true);
+    for (const id of ids) expect((await ended(async () => (await first.store.get(id))?.state)).status).toBe("completed");
+    expect([...runner.calls].sort()).toEqual(ids.flatMap((id) => ["flight", "hotel", "car"].map((s) => `${id}.${s}.do`)).sort());
+  });
+
+  it("resumes a saga whose start event was lost, when it starts", async () => {
+    const runner = scriptedRunner((taskId) => done(taskId));
+    const backend = await openEmbeddedBackend(dir, { pollIntervalMs: 10 });
+    backends.push(backend);
+    const store = createSagaStore(backend.store);
+    await store.create(newSagaState(saga, "lost", { city: "Oslo" }, "alice", new Date().toISOString()));
+    const c = await coordinator(runner.runStep);
+    expect(await c.coordinator.resume()).toBe(1);
+    expect((await ended(async () => (await store.get("lost"))?.state)).status).toBe("completed");
+    expect(await c.coordinator.resume()).toBe(0);
+  });
+});
