@@ -1,29 +1,18 @@
 /**
- * Compact JWS signing with node:crypto, for the algorithms the mesh's keys use
- * (EdDSA, ES256/384/512): the same token jose's `SignJWT` makes (header and
- * payload as base64url JSON, the signature in JWS form: raw r||s for ECDSA), at
- * about half its CPU. jose signs through WebCrypto, an asynchronous job per
- * token; the gateway signs one hop token per forwarded Delegate, so this is on
- * the hot path. Verification stays with jose (auth/tokens.ts).
+ * Compact JWS signing with node:crypto, for the algorithms in
+ * jws-algorithms.ts: the same token jose's `SignJWT` makes (header and payload
+ * as base64url JSON, the signature in JWS form: raw r||s for ECDSA), at about
+ * half its CPU. jose signs through WebCrypto, an asynchronous job per token; the
+ * gateway signs one hop token per forwarded Delegate, so this is on the hot path.
  */
-import { KeyObject, sign } from "node:crypto";
-import type { SignKeyObjectInput } from "node:crypto";
+import { sign } from "node:crypto";
+import { cryptoKeyInput, jwsAlgorithms, jwsKeyObject } from "./jws-algorithms.js";
 import type { SigningKey } from "./keys.js";
 
-/** node:crypto's digest and options for a JWS `alg`; undefined: not signed here. */
-const algorithms: Readonly<Record<string, { digest: string | null; dsaEncoding?: "ieee-p1363" }>> = {
-  EdDSA: { digest: null },
-  ES256: { digest: "sha256", dsaEncoding: "ieee-p1363" },
-  ES384: { digest: "sha384", dsaEncoding: "ieee-p1363" },
-  ES512: { digest: "sha512", dsaEncoding: "ieee-p1363" },
-};
-
-/** Each key's node:crypto form, made once. */
-const keyObjects = new WeakMap<object, KeyObject>();
-
-/** True when `signJws` can sign with `key`: an asymmetric key of an algorithm in the table above. */
+/** True when `signJws` can sign with `key`: a private key of an algorithm in jws-algorithms.ts. */
 export function canSignJws(key: SigningKey): boolean {
-  return algorithms[key.alg] !== undefined && !(key.key instanceof Uint8Array) && key.key.type === "private";
+  const alg = jwsAlgorithms[key.alg];
+  return alg !== undefined && jwsKeyObject(key.key, alg, "private") !== undefined;
 }
 
 /**
@@ -31,13 +20,11 @@ export function canSignJws(key: SigningKey): boolean {
  * `key.alg`) and returns the compact JWS. Throws when `canSignJws(key)` is false.
  */
 export function signJws(key: SigningKey, header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>): string {
-  const alg = algorithms[key.alg];
-  if (alg === undefined || key.key instanceof Uint8Array || header.alg !== key.alg) throw new Error(`cannot sign ${key.alg} tokens with node:crypto`);
-  let keyObject = keyObjects.get(key.key);
-  if (keyObject === undefined) keyObjects.set(key.key, (keyObject = KeyObject.from(key.key)));
+  const alg = jwsAlgorithms[key.alg];
+  const keyObject = alg === undefined ? undefined : jwsKeyObject(key.key, alg, "private");
+  if (alg === undefined || keyObject === undefined || header.alg !== key.alg) throw new Error(`cannot sign ${key.alg} tokens with node:crypto`);
   const input = `${base64url(header)}.${base64url(payload)}`;
-  const options: SignKeyObjectInput | KeyObject = alg.dsaEncoding === undefined ? keyObject : { key: keyObject, dsaEncoding: alg.dsaEncoding };
-  return `${input}.${sign(alg.digest, Buffer.from(input), options).toString("base64url")}`;
+  return `${input}.${sign(alg.digest, Buffer.from(input), cryptoKeyInput(keyObject, alg)).toString("base64url")}`;
 }
 
 function base64url(value: Readonly<Record<string, unknown>>): string {

@@ -9,12 +9,13 @@
  * carries the delegation chain, see chain/hop-token.ts); the verifier hands them
  * back untouched, and what they mean is for their reader to judge.
  */
-import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { SignJWT, errors as joseErrors } from "jose";
 import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { Code } from "@connectrpc/connect";
 import { meshError } from "../errors.js";
 import { isRole } from "./identity.js";
 import { canSignJws, signJws } from "./jws-sign.js";
+import { verifyJwt } from "./jws-verify.js";
 import type { Identity, Role } from "./identity.js";
 import type { SigningKey } from "./keys.js";
 
@@ -182,7 +183,7 @@ export function bearerToken(authorization: string | null): string {
 
 async function verify(token: string, keys: JWTVerifyGetKey, self: string, clockTolerance: number, roleKeys: RoleKeys | undefined): Promise<VerifiedIdentity> {
   try {
-    const { payload, protectedHeader } = await jwtVerify(token, keys, {
+    const { payload, protectedHeader } = await verifyJwt(token, keys, {
       issuer: tokenIssuer, audience: [tokenIssuer, agentAudience(self)], clockTolerance, requiredClaims: ["sub", "exp"],
     });
     if (!isRole(payload.role)) {
@@ -214,7 +215,7 @@ async function verifyEvidence(token: string, keys: JWTVerifyGetKey, clockToleran
   let payload: JWTPayload;
   let kid: string | undefined;
   try {
-    const verified = await jwtVerify(token, keys, { issuer: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] });
+    const verified = await verifyJwt(token, keys, { issuer: tokenIssuer, clockTolerance, requiredClaims: ["sub", "exp"] });
     payload = verified.payload;
     kid = verified.protectedHeader.kid;
   } catch (err) {
