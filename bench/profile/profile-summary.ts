@@ -44,6 +44,44 @@ export interface ProfileRow {
   readonly share: number;
 }
 
+/**
+ * Where the time of a stack goes. First the whole stack is tested against
+ * `claimingComponents` (a component that owns everything under it: a span
+ * written to the span store is tracing, not the log under it); otherwise the
+ * frame nearest the leaf that matches a `components` pattern names it (so the
+ * OPA call under the policy step under the trace step is policy).
+ */
+export const claimingComponents: readonly (readonly [string, RegExp])[] = [
+  ["idle (waiting for I/O)", /\(idle\)/],
+  ["garbage collection", /\(garbage collector\)/],
+  ["start-up and teardown (not per delegation)", /compileSourceTextModule|loadAndTranslate|rmSync|spanStoreSize|ModuleJob|^\(root\);\(anonymous\) bench\//],
+  ["tracing (OpenTelemetry spans, span store)", /span-file-exporter|BatchSpanProcessor/],
+];
+
+/** Per-frame patterns; see `claimingComponents`. */
+export const components: readonly (readonly [string, RegExp])[] = [
+  ["tracing (OpenTelemetry spans, span store)", /@opentelemetry|mesh\/telemetry\/|interceptors\/trace\.ts/],
+  ["durable logs (task journal, audit, fdatasync)", /jsonl-log|task-journal|audit-log|fdatasync|datasync/],
+  ["policy (OPA Wasm evaluation, input building)", /opa-wasm|opa\.wasm|mesh\/policy\//],
+  ["tokens (JWT sign/verify, jose + WebCrypto)", / jose:|mesh\/auth\/|hop-token|webcrypto|subtle/],
+  ["request schema validation", /mesh\/validation\/|ajv/],
+  ["protobuf encode/decode", /@bufbuild\/protobuf/],
+  ["gRPC/HTTP2 transport (grpc-js, node:http2)", /@grpc\/grpc-js|mesh\/server\/|mesh\/client\//],
+  ["other mesh code (chain, idempotency, task store, gateway routing)", / (mesh|gateway|test)\//],
+];
+
+/** The component of a stack (frames root first); see `claimingComponents`. */
+function componentOf(frames: readonly string[]): string {
+  const whole = frames.join(";");
+  const claimed = claimingComponents.find(([, re]) => re.test(whole));
+  if (claimed !== undefined) return claimed[0];
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const hit = components.find(([, re]) => re.test(frames[i]!));
+    if (hit !== undefined) return hit[0];
+  }
+  return "(unattributed: V8/Node work with no mesh frame)";
+}
+
 /** What `summarizeProfile` returns. */
 export interface ProfileSummary {
   /** Sampled wall time, ms. */
@@ -53,6 +91,8 @@ export interface ProfileSummary {
   readonly topSelf: readonly ProfileRow[];
   readonly topTotal: readonly ProfileRow[];
   readonly byModule: readonly ProfileRow[];
+  /** Time by `components`, all of them, "(unattributed)" last. */
+  readonly byComponent: readonly ProfileRow[];
   /** Folded stacks, one `a;b;c <µs>` line per stack. */
   readonly folded: string;
 }
@@ -98,6 +138,7 @@ export function summarizeProfile(file: string, top = 30): ProfileSummary {
   const modules = new Map<string, number>();
   const folded = new Map<string, number>();
   let idleUs = 0;
+  const component = new Map<string, number>();
   for (const [id, us] of selfUs) {
     const node = byId.get(id)!;
     const name = frameName(node.callFrame);
@@ -114,8 +155,11 @@ export function summarizeProfile(file: string, top = 30): ProfileSummary {
         total.set(frame, (total.get(frame) ?? 0) + us);
       }
     }
-    const key = stack.reverse().join(";");
+    stack.reverse();
+    const key = stack.join(";");
     folded.set(key, (folded.get(key) ?? 0) + us);
+    const part = componentOf(stack);
+    component.set(part, (component.get(part) ?? 0) + us);
   }
   const rows = (m: Map<string, number>): ProfileRow[] =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs }));
@@ -126,6 +170,7 @@ export function summarizeProfile(file: string, top = 30): ProfileSummary {
     topSelf: rows(self),
     topTotal: rows(total),
     byModule: rows(modules),
+    byComponent: [...component].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: us / 1000, share: us / totalUs })),
     folded: [...folded].map(([stack, us]) => `${stack} ${Math.round(us)}`).join("\n") + "\n",
   };
 }

@@ -66,6 +66,12 @@ const md = [
   `Sampled ${summary.totalMs.toFixed(0)} ms, main thread busy ${summary.busyMs.toFixed(0)} ms. Regenerate with \`npm run bench:profile\`; ` +
     "folded stacks for a flame graph are written to bench/results/mesh-delegation.folded.",
   "",
+  "## Time by component",
+  "",
+  "Every sample's whole stack is matched against the component rules in bench/profile/profile-summary.ts (first match wins).",
+  "",
+  profileTable("component", summary.byComponent, served),
+  "",
   "## Self time by module",
   "",
   profileTable("module", summary.byModule.slice(0, 15), served),
