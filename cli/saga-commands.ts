@@ -50,7 +50,7 @@ export function registerSagaCommands(program: Command, config: CliConfig): void 
         const res = await client.unary(SagaService.method.startSaga, { sagaId, name, input: input as never }, await options());
         process.stdout.write(`${res.alreadyStarted ? "already started" : "started"}: saga ${sagaId} (${name})\n`);
         process.stdout.write(`follow it with: agentmesh sagas get ${sagaId}; steps held for a human wait in: agentmesh approvals list\n`);
-        if (o.wait === true) process.stdout.write(formatSaga(await follow(client, sagaId, options)).join("\n") + "\n");
+        if (o.wait === true) process.stdout.write(formatSaga(await follow(client, sagaId, options), false).join("\n") + "\n");
       }),
     );
 
@@ -84,13 +84,14 @@ function isEnded(status: SagaStatus): boolean {
   return status === SagaStatus.COMPLETED || status === SagaStatus.COMPENSATED || status === SagaStatus.FAILED;
 }
 
-/** The lines `sagas get` prints: a header, one line per step (and its compensation), the trail. */
-export function formatSaga(saga: Saga): string[] {
+/** The lines `sagas get` prints: a header, one line per step (and its compensation), and the trail unless `withTrail` is false. */
+export function formatSaga(saga: Saga, withTrail = true): string[] {
   const lines = [`saga ${saga.sagaId}  ${saga.name}  ${lower(SagaStatus[saga.status])}  (started by ${saga.startedBy})`];
   for (const s of saga.steps) {
     lines.push(`  ${s.name}: ${formatAction(s.action!)}`);
     if (s.compensation!.state !== SagaActionState.PENDING) lines.push(`    undo: ${formatAction(s.compensation!)}`);
   }
+  if (!withTrail) return lines;
   lines.push("trail:");
   for (const e of saga.trail) lines.push(`  ${formatTrailEntry(e)}`);
   return lines;
