@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { createGrpcClient, ensureDevKeys } from "../mesh/index.js";
 import { checkHealth } from "./health-check.js";
+import { sagasAddressFor } from "./saga-commands.js";
 import { repoRoot, startProcessGroup } from "./process-group.js";
 import type { ProcessGroup, ProcessSpec } from "./process-group.js";
 import { cliToken } from "./cli-identity.js";
@@ -46,8 +47,6 @@ export interface MeshProcessOptions {
   readonly readyTimeoutMs?: number;
   /** Start a local Jaeger on these ports (true: Jaeger's defaults, 4317 and 16686) and export every service's spans to it. */
   readonly jaeger?: boolean | JaegerPorts;
-  /** gRPC port of the sagas service; default 7092 (services/sagas/config.ts), where `agentmesh sagas` looks. */
-  readonly sagasPort?: number;
   /** More environment for every service (tests: OTEL_* pointing at their own collector). */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -68,7 +67,8 @@ export async function startMeshProcesses(o: MeshProcessOptions): Promise<MeshPro
   const home = resolve(o.home);
   await ensureDevKeys(join(home, "keys"));
   const gatewayAddress = `127.0.0.1:${o.gatewayPort}`;
-  const sagasAddress = `127.0.0.1:${o.sagasPort ?? 7092}`;
+  // Where `agentmesh sagas` looks for it: the gateway's port + 22 (7092 with the default 7070).
+  const sagasAddress = sagasAddressFor(gatewayAddress);
   const jaeger = o.jaeger === undefined || o.jaeger === false ? undefined : await startJaeger({
     binary: await toolPath("jaeger"),
     dir: join(home, "jaeger"),

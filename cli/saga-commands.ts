@@ -18,20 +18,27 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { SagaActionState, SagaSchema, SagaService, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga, SagaAction, SagaTrailEntry } from "../gen/agentmesh/v1/saga_pb.js";
+import { splitAddress } from "../mesh/index.js";
 import type { GrpcClient } from "../mesh/index.js";
 import { cliAuth } from "./cli-identity.js";
 import type { CliConfig } from "./config.js";
 import { callGateway } from "./gateway-call.js";
 
-/** Where `agentmesh up` serves the sagas service (services/sagas/config.ts, `sagasPorts`). */
-const defaultSagasAddress = "127.0.0.1:7092";
+/** How far above the gateway's gRPC port `agentmesh up` serves the sagas service: 7070 → 7092, the service's own default (services/sagas/config.ts). */
+const sagasPortOffset = 22;
+
+/** Where `agentmesh up` serves the sagas service for a gateway at `gatewayAddress`: the same host, the gateway's port + 22. */
+export function sagasAddressFor(gatewayAddress: string): string {
+  const { host, port } = splitAddress(gatewayAddress);
+  return `${host.includes(":") ? `[${host}]` : host}:${port + sagasPortOffset}`;
+}
 
 /** How long one call may take. */
 const callTimeoutMs = 10_000;
 
 /** Adds `sagas start|get` to `program`. */
 export function registerSagaCommands(program: Command, config: CliConfig): void {
-  const sagasOption = () => new Option("--sagas <host:port>", "gRPC address of the sagas service").default(defaultSagasAddress);
+  const sagasOption = () => new Option("--sagas <host:port>", "gRPC address of the sagas service (default: where `agentmesh up` runs it, the gateway's port + 22)").default(sagasAddressFor(config.gatewayAddress));
   const sagas = program.command("sagas").description("start event-driven sagas and follow their steps, compensations and trail");
   const options = async () => ({ metadata: await cliAuth(config, "operator"), deadline: Date.now() + callTimeoutMs });
 
