@@ -4,12 +4,14 @@
  * bench/suite/scenario.ts) and writes BENCHMARKS.md and bench/benchmarks.json
  * (the same figures, with every round and the machine's load).
  *
- * Usage: npm run bench [-- --quick] [-- --only 3,5]
+ * Usage: npm run bench [-- --quick] [-- --only 3,5] [-- --report]
  *   --quick   2 rounds of 3 s (about 2 minutes in all); default 4 rounds of 8 s
  *   --only    the scenarios with these ids
+ *   --report  measure nothing: write BENCHMARKS.md again from bench/benchmarks.json
+ *             (after editing bench/suite/findings.md or a new profile summary)
  * Env: BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_IN_FLIGHT (32), BENCH_CHANNELS (4).
  */
-import { readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -18,7 +20,7 @@ import { median } from "./policy/latency-sample.js";
 import { measureSyncLatency } from "./suite/disk-sync.js";
 import { startLoadGenerators } from "./suite/load-process.js";
 import { benchmarksMarkdown } from "./suite/report.js";
-import type { ScenarioOutcome } from "./suite/report.js";
+import type { RunInfo, ScenarioOutcome } from "./suite/report.js";
 import type { LoadRun, Scenario, SuiteContext, SuiteOptions } from "./suite/scenario.js";
 import { createServerPool } from "./suite/server-pool.js";
 import { positiveIntEnv } from "./suite/env.js";
@@ -41,6 +43,13 @@ async function loadScenarios(): Promise<Scenario[]> {
   const files = readdirSync(dir).filter((f) => /^\d+-[\w-]+\.ts$/.test(f)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
   const all = await Promise.all(files.map(async (f) => ((await import(pathToFileURL(join(dir, f)).href)) as { default: Scenario }).default));
   return all.filter((s) => only === undefined || only.has(s.id));
+}
+
+if (process.argv.includes("--report")) {
+  const saved = JSON.parse(readFileSync(join(repoRoot, "bench", "benchmarks.json"), "utf8")) as RunInfo & { scenarios: ScenarioOutcome[] };
+  writeFileSync(join(repoRoot, "BENCHMARKS.md"), benchmarksMarkdown(saved, saved.scenarios));
+  process.stderr.write("wrote BENCHMARKS.md from bench/benchmarks.json\n");
+  process.exit(0);
 }
 
 const started = performance.now();
