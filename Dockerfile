@@ -31,14 +31,16 @@ COPY services ./services
 COPY config ./config
 COPY policy/build ./policy/build
 COPY deploy/docker/entrypoint.sh /usr/local/bin/agentmesh-service
-# AGENTMESH_HOME and the budgeter's ledger directory belong to the unprivileged
-# `node` user (uid 1000) of the base image (an empty Docker volume mounted there
-# takes that owner); everything else stays root-owned and read-only to the service.
-RUN mkdir -p /var/lib/agentmesh /var/lib/agentmesh-budget \
- && chown node:node /var/lib/agentmesh /var/lib/agentmesh-budget
+# AGENTMESH_HOME and the durable data dir (AGENTMESH_DATA_DIR of the gateway, the
+# copywriter, the publisher and the budgeter) belong to the unprivileged `node`
+# user (uid 1000) of the base image (an empty Docker volume mounted there takes
+# that owner); everything else stays root-owned and read-only to the service.
+RUN mkdir -p /var/lib/agentmesh /var/lib/agentmesh-state \
+ && chown node:node /var/lib/agentmesh /var/lib/agentmesh-state
 USER node
-# gateway: gRPC 7070, Connect 7071, artifacts 7072; agents: 7080-7089
-# (gateway/config.ts, services/shared/service-config.ts).
-EXPOSE 7070-7072 7080-7089
+# gateway: gRPC 7070, Connect 7071, artifacts 7072; agents 7080-7091, sagas
+# 7092-7093: each service's default ports (gateway/config.ts,
+# services/shared/service-config.ts, services/sagas/config.ts).
+EXPOSE 7070-7072 7080-7093
 ENTRYPOINT ["/usr/local/bin/agentmesh-service"]
 CMD ["gateway"]

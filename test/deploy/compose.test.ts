@@ -125,6 +125,13 @@ describe("docker-compose.yml", () => {
       expect(secrets.get(env.AGENTMESH_AUTH_SIGNING_KEY!)).toBe(`signing-${w.metadata.name}`);
       // Everything else a process writes is on a tmpfs or a named volume.
       expect(s.tmpfs).toEqual(expect.arrayContaining([env.AGENTMESH_HOME, "/tmp"]));
+      // What the manifests keep on a persistent volume, compose keeps on a named volume of its own, at the same place.
+      const claims = new Set((w.spec.template.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim !== undefined).map((v) => v.name));
+      for (const m of (mainContainer(w).volumeMounts ?? []).filter((vm) => claims.has(vm.name))) {
+        const source = mounts(s).get(m.mountPath);
+        expect(source, `${w.metadata.name} ${m.mountPath}`).toBe(`${w.metadata.name}-state`);
+        expect(Object.keys(compose.volumes)).toContain(source);
+      }
     }
     const collector = compose.services["otel-collector"]!;
     const collectorConfig = find<K8sObject & IConfigMap>(objects, "ConfigMap", volumeConfigMap(find(objects, "Deployment", "otel-collector"), "config")).data!["config.yaml"]!;

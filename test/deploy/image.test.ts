@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { meshProcesses } from "../../deploy/deploy-keys.js";
 import { repoRoot } from "../../tools/tool-path.js";
 import { mainContainer, meshWorkloads, renderedObjects } from "./support/rendered-manifests.js";
+import { defaultPorts } from "./support/process-config.js";
 
 interface Instruction {
   readonly op: string;
@@ -113,6 +114,18 @@ describe("Dockerfile", () => {
     const script = runtime.find((i) => i.op === "COPY" && i.args.endsWith(` ${entrypoint[0]}`));
     expect(script?.args).toBe(`deploy/docker/entrypoint.sh ${entrypoint[0]}`);
     expect(JSON.parse(runtime.find((i) => i.op === "CMD")!.args)).toEqual(["gateway"]);
+  });
+
+  it("exposes exactly the ports the mesh processes listen on by default (their config readers' defaults)", async () => {
+    const runtime = stages(instructions).at(-1)!.body;
+    const exposed = runtime.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/)).flatMap((spec) => {
+      const m = /^(\d+)(?:-(\d+))?(?:\/tcp)?$/.exec(spec);
+      if (m === null) throw new Error(`EXPOSE ${spec}: expected a TCP port or range`);
+      const [from, to] = [Number(m[1]), Number(m[2] ?? m[1])];
+      return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    });
+    const listened = (await Promise.all(meshProcesses.map(defaultPorts))).flat();
+    expect([...new Set(exposed)].sort((a, b) => a - b)).toEqual([...new Set(listened)].sort((a, b) => a - b));
   });
 
   it("copies every file the services import, and every package they import is a production dependency", async () => {

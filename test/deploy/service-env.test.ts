@@ -7,23 +7,22 @@
  * container port, and every file a process reads (policy bundle, keys, agent
  * offers) is on a volume with the right content.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import type { IPersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import type { IService } from "kubernetes-models/v1/Service";
 import { listOverlays } from "../../deploy/render-manifests.js";
 import { kubectlSecretCommands, writeDeployKeys } from "../../deploy/deploy-keys.js";
 import type { DeployKeys } from "../../deploy/deploy-keys.js";
 import { readGatewayConfig } from "../../gateway/config.js";
-import { readServiceConfig } from "../../services/shared/service-config.js";
-import type { ServiceName } from "../../services/shared/service-config.js";
 import { loadPolicyBundle, loadSigningKey, loadVerificationKeys, splitAddress } from "../../mesh/index.js";
-import type { MeshConfig } from "../../mesh/index.js";
 import { repoRoot } from "../../tools/tool-path.js";
+import { readProcessConfig } from "./support/process-config.js";
 import { agentWorkloads, containerPort, find, mainContainer, meshWorkloads, renderedObjects } from "./support/rendered-manifests.js";
 import type { K8sObject, Workload } from "./support/rendered-manifests.js";
 
@@ -76,19 +75,6 @@ async function containerEnv(w: Workload): Promise<Record<string, string>> {
     }
   }
   return env;
-}
-
-/** Reads `env` with the reader the service's entry point uses. */
-async function readConfig(name: string, env: Record<string, string>): Promise<MeshConfig> {
-  if (name === "gateway") return readGatewayConfig(env);
-  const own = join(repoRoot, "services", name, "config.ts");
-  if (existsSync(own)) {
-    const module = (await import(own)) as Record<string, unknown>;
-    const readers = Object.entries(module).filter(([key, value]) => /^read[A-Z]\w*Config$/.test(key) && typeof value === "function");
-    if (readers.length !== 1) throw new Error(`services/${name}/config.ts should export one read...Config function`);
-    return (readers[0]![1] as (e: typeof env) => MeshConfig)(env);
-  }
-  return readServiceConfig(name as ServiceName, env);
 }
 
 /** The port a Service named `host` forwards `port` to, in its target's container. */
@@ -145,20 +131,102 @@ async function processSources(): Promise<string> {
   return out.join("\n");
 }
 
+/** Non-test TypeScript of one mesh process's own code (gateway/, services/<name>/), by file. */
+async function ownSources(name: string): Promise<Map<string, string>> {
+  const dir = name === "gateway" ? "gateway" : join("services", name);
+  const files = new Map<string, string>();
+  for (const e of await readdir(join(repoRoot, dir), { withFileTypes: true })) {
+    if (e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".test.ts")) files.set(join(dir, e.name), await readFile(join(repoRoot, dir, e.name), "utf8"));
+  }
+  return files;
+}
+
+/**
+ * The config fields naming where a process's own code keeps durable effects,
+ * read from the code: the directories it opens effect ledgers in
+ * (openEffectLedger of services/shared/effect-ledger.ts, e.g.
+ * `openEffectLedger(join(config.dataDir, "drafts"))`) and its outbox
+ * (`config.outboxDir`). Throws when a file opens a ledger somewhere this cannot tell.
+ */
+async function durableStateFields(name: string): Promise<string[]> {
+  const fields = new Set<string>();
+  for (const [file, code] of await ownSources(name)) {
+    if (/import\s*\{[^}]*\bopenEffectLedger\b[^}]*\}\s*from\s*["'][./]*\/?(?:shared\/|services\/shared\/)effect-ledger\.js["']/.test(code)) {
+      const calls = [...code.matchAll(/\bopenEffectLedger\(/g)].length;
+      const dirs = [...code.matchAll(/\bopenEffectLedger\(\s*(?:join\(\s*)?config\.(\w+)/g)].map((m) => m[1]!);
+      if (dirs.length !== calls) throw new Error(`${file} opens an effect ledger in a directory that is not a config field`);
+      for (const d of dirs) fields.add(d);
+    }
+    for (const m of code.matchAll(/\bconfig\.(\w*[oO]utbox\w*)/g)) fields.add(m[1]!);
+  }
+  return [...fields].sort();
+}
+
+describe("durableStateFields", () => {
+  it("finds the effect ledgers and the outbox in a service's code, and nothing in a stateless one", async () => {
+    expect(await durableStateFields("publisher")).toEqual(["dataDir", "outboxDir"]);
+    expect(await durableStateFields("summarizer")).toEqual([]);
+  });
+});
+
+describe.each(overlays)("deploy/k8s %s: durable state", (overlay) => {
+  it("runs every process whose code keeps durable effects (an effect ledger, an outbox) as one Recreate replica, unscaled, with them and its data dir on a persistent volume", async () => {
+    const objects = await renderedObjects(overlay);
+    const hpas = objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as unknown as IHorizontalPodAutoscaler[];
+    const stateful: string[] = [];
+    for (const w of meshWorkloads(objects)) {
+      const name = mainContainer(w).args![0]!;
+      const fields = await durableStateFields(name);
+      if (fields.length === 0) continue;
+      stateful.push(name);
+      // Another replica would not see this one's ledger: a compensation landing there misses, an effect can happen twice.
+      expect((w.metadata as { annotations?: Record<string, string> }).annotations?.["agentmesh.io/singleton"], `${name} singleton`).toBeDefined();
+      expect([w.spec.replicas, (w.spec["strategy"] as { type?: string } | undefined)?.type], name).toEqual([1, "Recreate"]);
+      expect(hpas.filter((h) => h.spec!.scaleTargetRef.name === name).map((h) => h.metadata!.name), `${name} autoscaled`).toEqual([]);
+      await expectOnClaim(objects, w, ["dataDir", ...fields]);
+    }
+    expect(stateful.length, "no service keeps durable effects: the detection is broken").toBeGreaterThan(0);
+  });
+
+  it("keeps the gateway's data dir (task journal, journaled approvals) on a persistent volume, and never runs two gateways (Recreate)", async () => {
+    const code = [...(await ownSources("gateway")).values()].join("\n");
+    expect(code, "the gateway journals its approvals in its data dir").toMatch(/createServiceApprovals\(\{[^}]*dataDir: config\.dataDir/);
+    const objects = await renderedObjects(overlay);
+    const gateway = find<Workload>(objects, "Deployment", "gateway");
+    expect([gateway.spec.replicas, (gateway.spec["strategy"] as { type?: string } | undefined)?.type]).toEqual([1, "Recreate"]);
+    await expectOnClaim(objects, gateway, ["dataDir"]);
+  });
+});
+
+/** Expects the paths of `fields` of the process's config to be on a writable PersistentVolumeClaim (ReadWriteOnce) that is rendered. */
+async function expectOnClaim(objects: readonly K8sObject[], w: Workload, fields: readonly string[]): Promise<void> {
+  const name = w.metadata.name;
+  const config = (await readProcessConfig(name, await containerEnv(w))) as unknown as Record<string, unknown>;
+  for (const field of fields) {
+    const path = config[field];
+    if (typeof path !== "string") throw new Error(`${name}: config has no path ${field}`);
+    const at = mountOf(w, path);
+    const claim = at?.volume?.persistentVolumeClaim?.claimName;
+    expect(claim, `${name} ${field} ${path} is on a persistent volume`).toBeDefined();
+    expect(at!.mount.readOnly ?? false, `${name} ${field} writable`).toBe(false);
+    expect(find<K8sObject & IPersistentVolumeClaim>(objects, "PersistentVolumeClaim", claim!).spec!.accessModes).toEqual(["ReadWriteOnce"]);
+  }
+}
+
 describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overlay) => {
   it("parses through each service's own config reader, listening on its declared ports on every interface", async () => {
     const objects = await renderedObjects(overlay);
     for (const w of meshWorkloads(objects)) {
       const c = mainContainer(w);
       const name = c.args![0]!;
-      const config = await readConfig(name, await containerEnv(w));
+      const config = await readProcessConfig(name, await containerEnv(w));
       const listen = [config.grpcAddress, config.connectAddress, (config as { artifacts?: { address: string } }).artifacts?.address].filter((a) => a !== undefined);
       for (const address of listen) expect(splitAddress(address).host, `${name} ${address}`).toBe("0.0.0.0");
       expect(listen.map((a) => splitAddress(a).port).sort(), `${name}: listen ports = container ports`).toEqual((c.ports ?? []).map((p) => p.containerPort).sort());
       expect(splitAddress(config.grpcAddress).port).toBe(containerPort(c, "grpc"));
       expect(splitAddress(config.connectAddress!).port).toBe(containerPort(c, "connect"));
       // The ports each service uses by default (gateway/config.ts, services/shared/service-config.ts, a service's own config.ts).
-      const defaults = await readConfig(name, {});
+      const defaults = await readProcessConfig(name, {});
       expect([containerPort(c, "grpc"), containerPort(c, "connect")], name).toEqual([defaults.grpcAddress, defaults.connectAddress!].map((a) => splitAddress(a).port));
     }
   });
@@ -170,7 +238,7 @@ describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overl
     };
     for (const w of meshWorkloads(objects)) {
       const env = await containerEnv(w);
-      const config = await readConfig(w.metadata.name, env);
+      const config = await readProcessConfig(w.metadata.name, env);
       expect([config.advertiseHost, config.instanceId], w.metadata.name).toEqual([podIp, podName(w)]);
       expect(config.telemetry.resourceAttributes).toMatchObject({ "k8s.pod.name": podName(w), "k8s.namespace.name": "agentmesh" });
 
@@ -209,7 +277,7 @@ describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overl
     const bundleManifest = JSON.parse(await readFile(join(repoRoot, "policy", "build", "manifest.json"), "utf8")) as { revision: string };
     for (const w of meshWorkloads(objects)) {
       const name = w.metadata.name;
-      const config = await readConfig(name, await containerEnv(w));
+      const config = await readProcessConfig(name, await containerEnv(w));
 
       const policy = mountOf(w, config.policyDir)!;
       expect([policy.rel, policy.mount.readOnly], name).toEqual(["", true]);
@@ -250,7 +318,7 @@ describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overl
     const objects = await renderedObjects(overlay);
     const readOnlyFields = ["policyDir", "jwksPath", "signingKeyPath", "agentOffersPath", "agentCardsPath"];
     for (const w of meshWorkloads(objects)) {
-      const config = await readConfig(w.metadata.name, await containerEnv(w));
+      const config = await readProcessConfig(w.metadata.name, await containerEnv(w));
       for (const [field, path] of configPaths(config)) {
         const at = mountOf(w, path);
         expect(at, `${w.metadata.name} ${field} ${path} is on no volume`).toBeDefined();
