@@ -17,10 +17,13 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ApprovalDecision, ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
+import type { Approval } from "../gen/agentmesh/v1/approval_pb.js";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga } from "../gen/agentmesh/v1/saga_pb.js";
+import { errorDetailOf } from "../mesh/index.js";
 import { consumerLostReason } from "../mesh/queue/index.js";
 import { createApprovalDesk } from "./support/approval-desk.js";
 import { startNatsServer } from "./support/nats-server.js";
@@ -39,19 +42,19 @@ const input = (campaign: string, publishAt: string) => ({
   publishAt,
 });
 
-/** Waits for the publication booking of `sagaId` to be held for approval, and approves it as bob. */
-async function approvePublication(desk: ApprovalDesk, sagaId: string): Promise<void> {
-  const taskId = `${sagaId}.schedule-publish.do`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
+/** Waits up to 60 s for the pending approval of `taskId`. */
+async function pendingApproval(desk: ApprovalDesk, taskId: string): Promise<Approval> {
+  for (const deadline = Date.now() + 60_000; ;) {
     const pending = (await desk.approvals(taskId)).find((a) => a.state === ApprovalState.PENDING);
-    if (pending !== undefined) {
-      await desk.decide(pending.approvalId, ApprovalDecision.APPROVE);
-      return;
-    }
+    if (pending !== undefined) return pending;
     if (Date.now() > deadline) throw new Error(`no pending approval for ${taskId}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits for the publication booking of `sagaId` to be held for approval, and approves it as bob. */
+async function approvePublication(desk: ApprovalDesk, sagaId: string): Promise<void> {
+  await desk.decide((await pendingApproval(desk, `${sagaId}.schedule-publish.do`)).approvalId, ApprovalDecision.APPROVE);
 }
 
 const ended = (saga: Saga) => [SagaStatus.COMPLETED, SagaStatus.COMPENSATED, SagaStatus.FAILED].includes(saga.status);
@@ -98,6 +101,13 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
 
   it("withdraws the draft and then releases the budget, each once, when the last step fails", async () => {
     await mesh.startSaga("launch-b", input("summer", "2027-03-01T09:00:00Z"));
+    // The coordinator's own identity cannot approve the step it waits for: only a person can.
+    const held = await pendingApproval(desk, "launch-b.schedule-publish.do");
+    const refused = await desk.decide(held.approvalId, ApprovalDecision.APPROVE, { subject: "saga-coordinator", role: "supervisor" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect([(refused as ConnectError).code, (refused as ConnectError).rawMessage, errorDetailOf(refused as ConnectError)?.reason]).toEqual([
+      Code.PermissionDenied, "only an approver (a human identity) may decide approvals; the caller's role is supervisor", "role_not_allowed",
+    ]);
     await approvePublication(desk, "launch-b");
     const saga = await mesh.waitFor("launch-b", "ended", ended);
     expect(SagaStatus[saga.status]).toBe("COMPENSATED");
@@ -127,10 +137,7 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
     // The booking waits for a human: the coordinator is following it when it dies.
     const taskId = "launch-c.schedule-publish.do";
     await mesh.waitFor("launch-c", "the booking in progress", (s) => s.steps[2]?.action?.attempts === 1);
-    for (const deadline = Date.now() + 60_000; (await desk.approvals(taskId)).length === 0;) {
-      if (Date.now() > deadline) throw new Error(`no approval for ${taskId}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pendingApproval(desk, taskId);
     await mesh.kill("sagas");
     await mesh.restart("sagas");
     await approvePublication(desk, "launch-c");
@@ -152,10 +159,7 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
   it("completes a saga whose gateway was SIGKILLed and started again while a step waited for approval, each effect once", async () => {
     await mesh.startSaga("launch-d", input("winter", "2027-12-01T09:00:00Z"));
     const taskId = "launch-d.schedule-publish.do";
-    for (const deadline = Date.now() + 60_000; (await desk.approvals(taskId)).length === 0;) {
-      if (Date.now() > deadline) throw new Error(`no approval for ${taskId}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pendingApproval(desk, taskId);
     await mesh.kill("gateway");
     await mesh.restart("gateway");
     // The held task and its approval were journaled by the gateway; the publisher registers again on its next heartbeat.
