@@ -27,6 +27,13 @@
  * | AGENTMESH_QUEUE_MAX_DELIVERIES | 5 | attempts of a queued task before it goes to the dead-letter queue |
  * | AGENTMESH_QUEUE_BACKOFF_MS | 1000,5000,15000 | pause before each retry of a queued task that failed retryably (the last repeats) |
  * | AGENTMESH_QUEUE_TOKEN_TTL_S | 86400 | longest a queued task without a deadline may wait: its credentials expire then, and it goes to the dead-letter queue (re-drive it with `agentmesh tasks retry`) |
+ * | AGENTMESH_QUEUE_REPLICAS | 1 | NATS only: replicas (1–5) of every JetStream stream, the KV bucket and the object store. Above 1 needs a JetStream cluster of at least that many servers (3 for a 3-server cluster: one server may fail). Opening raises the replicas of existing streams that have fewer; it never lowers them |
+ * | AGENTMESH_QUEUE_RETENTION_S | 604800 (7 days) | NATS only: a KV record (task record `result/<task id>`, idempotency record, saga state) and an attempts record is dropped this long after its last write; 0 keeps them forever. After that a task id can be used again: dedup of task ids holds within this window. At least AGENTMESH_QUEUE_TOKEN_TTL_S |
+ * | AGENTMESH_QUEUE_DLQ_RETENTION_S | AGENTMESH_QUEUE_RETENTION_S | NATS only: a dead letter is dropped this long after it was dead-lettered; 0 keeps them forever. At most AGENTMESH_QUEUE_RETENTION_S (a dead letter whose task record is gone can be neither listed nor re-driven); 0 or at least 120 |
+ * | AGENTMESH_ARTIFACT_TTL_S | 604800 (7 days) | NATS only: an artifact is dropped this long after its upload; 0 keeps them forever. At least AGENTMESH_ARTIFACT_LINK_TTL_S (default 3600, gateway/config.ts) and AGENTMESH_QUEUE_TOKEN_TTL_S, so a link or a queued task never outlives its artifact |
+ * | AGENTMESH_QUEUE_KV_MAX_BYTES | unlimited | NATS only: most bytes the KV bucket holds; a write past it is refused (new tasks too). Unset or 0: no limit of its own (docs/queue.md: sizing) |
+ * | AGENTMESH_QUEUE_DLQ_MAX_BYTES | unlimited | NATS only: most bytes of dead letters; past it the oldest are dropped. Unset or 0: no limit of its own |
+ * | AGENTMESH_ARTIFACT_STORE_MAX_BYTES | unlimited | NATS only: most bytes the artifact store holds; an upload past it is refused, queued work goes on. Unset or 0: no limit of its own |
  * | AGENTMESH_ARTIFACTS_URL | http://<gateway host>:<gateway port + 2> (http://127.0.0.1:7072) | base URL of the gateway's artifact endpoint: where agents upload (`ctx.putArtifact`) and, on the gateway, the base of the links it signs (there the default is its own bound AGENTMESH_ARTIFACTS_ADDRESS) |
  * | AGENTMESH_POLICY_DIR | the repo's policy/build | the built policy bundle (policy.wasm, data.json, manifest.json) the service evaluates on every Delegate; it reloads it when manifest.json changes, keeps an audit log in the data dir and serves AuditService. Policy is always on: there is no off switch (a service that cannot load its bundle does not start). Point it at another bundle to run other rules |
  */
@@ -39,6 +46,7 @@ import type { RoleKeys } from "./auth/tokens.js";
 import { readTelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { TelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { QueueSettings } from "./queue/queue-types.js";
+import type { NatsStorageSettings } from "./queue/nats/nats-storage.js";
 
 /** Where queued work lives and how it is delivered. */
 export interface QueueConfig {
@@ -47,7 +55,8 @@ export interface QueueConfig {
   /** The embedded backend's directory: `<home>/queue`. */
   readonly dir: string;
   readonly maxInFlight: number;
-  readonly settings: Required<QueueSettings>;
+  /** The queue's settings, and the NATS backend's storage: replicas and retention (the embedded backend ignores those). */
+  readonly settings: Required<QueueSettings> & Required<NatsStorageSettings>;
   /** Longest lifetime of a queued task's credentials (a task without a deadline), in seconds. */
   readonly tokenTtlSeconds: number;
 }
@@ -142,12 +151,46 @@ function readQueueConfig(env: Env, home: string): QueueConfig {
   if (maxDeliveries < 1) throw new Error("AGENTMESH_QUEUE_MAX_DELIVERIES must be at least 1");
   const maxInFlight = intVar(env, "AGENTMESH_QUEUE_MAX_IN_FLIGHT", 4);
   if (maxInFlight < 1) throw new Error("AGENTMESH_QUEUE_MAX_IN_FLIGHT must be at least 1");
+  const tokenTtlSeconds = intVar(env, "AGENTMESH_QUEUE_TOKEN_TTL_S", 86_400);
   return {
     url,
     dir: join(home, "queue"),
     maxInFlight,
-    settings: { ackWaitMs: intVar(env, "AGENTMESH_QUEUE_ACK_WAIT_MS", 30_000), maxDeliveries, backoffMs: backoff },
-    tokenTtlSeconds: intVar(env, "AGENTMESH_QUEUE_TOKEN_TTL_S", 86_400),
+    settings: { ackWaitMs: intVar(env, "AGENTMESH_QUEUE_ACK_WAIT_MS", 30_000), maxDeliveries, backoffMs: backoff, ...readQueueStorage(env, tokenTtlSeconds) },
+    tokenTtlSeconds,
+  };
+}
+
+/** The lifetime of a signed artifact link when the gateway's AGENTMESH_ARTIFACT_LINK_TTL_S is unset (gateway/config.ts). */
+const defaultArtifactLinkTtlSeconds = 3600;
+
+/** The NATS backend's replicas and retention (AGENTMESH_QUEUE_REPLICAS, the *_RETENTION_S, *_TTL_S and *_MAX_BYTES rows of the table). */
+function readQueueStorage(env: Env, tokenTtlSeconds: number): Required<NatsStorageSettings> {
+  const replicas = intVar(env, "AGENTMESH_QUEUE_REPLICAS", 1);
+  if (replicas < 1 || replicas > 5) throw new Error(`AGENTMESH_QUEUE_REPLICAS must be from 1 to 5, not ${replicas}`);
+  const retention = intVar(env, "AGENTMESH_QUEUE_RETENTION_S", 7 * 86_400);
+  if (retention !== 0 && retention < tokenTtlSeconds) {
+    throw new Error(`AGENTMESH_QUEUE_RETENTION_S (${retention}) must be 0 or at least AGENTMESH_QUEUE_TOKEN_TTL_S (${tokenTtlSeconds}): a queued task's record must outlive its wait`);
+  }
+  const deadLetterRetention = intVar(env, "AGENTMESH_QUEUE_DLQ_RETENTION_S", retention);
+  if (deadLetterRetention !== 0 && deadLetterRetention < 120) throw new Error(`AGENTMESH_QUEUE_DLQ_RETENTION_S must be 0 or at least 120 (the dead-letter stream's duplicate window), not ${deadLetterRetention}`);
+  if (retention !== 0 && (deadLetterRetention === 0 || deadLetterRetention > retention)) {
+    throw new Error(`AGENTMESH_QUEUE_DLQ_RETENTION_S (${deadLetterRetention}) must be at most AGENTMESH_QUEUE_RETENTION_S (${retention}): a dead letter whose task record is gone can be neither listed nor re-driven`);
+  }
+  const artifactTtl = intVar(env, "AGENTMESH_ARTIFACT_TTL_S", 7 * 86_400);
+  const linkTtl = intVar(env, "AGENTMESH_ARTIFACT_LINK_TTL_S", defaultArtifactLinkTtlSeconds);
+  if (artifactTtl !== 0 && artifactTtl < Math.max(linkTtl, tokenTtlSeconds)) {
+    throw new Error(`AGENTMESH_ARTIFACT_TTL_S (${artifactTtl}) must be 0 or at least AGENTMESH_ARTIFACT_LINK_TTL_S (${linkTtl}) and AGENTMESH_QUEUE_TOKEN_TTL_S (${tokenTtlSeconds}): a link or a queued task must not outlive its artifact`);
+  }
+  const maxBytes = (name: string) => intVar(env, name, 0) || -1;
+  return {
+    replicas,
+    retentionMs: retention * 1000,
+    deadLetterRetentionMs: deadLetterRetention * 1000,
+    artifactTtlMs: artifactTtl * 1000,
+    kvMaxBytes: maxBytes("AGENTMESH_QUEUE_KV_MAX_BYTES"),
+    deadLetterMaxBytes: maxBytes("AGENTMESH_QUEUE_DLQ_MAX_BYTES"),
+    artifactMaxBytes: maxBytes("AGENTMESH_ARTIFACT_STORE_MAX_BYTES"),
   };
 }
 

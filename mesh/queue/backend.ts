@@ -6,6 +6,15 @@
  */
 import type { QueueBackend, QueueSettings } from "./queue-types.js";
 import { openEmbeddedBackend } from "./embedded/embedded-backend.js";
+import type { NatsStorageSettings } from "./nats/nats-storage.js";
+
+export type { NatsStorageSettings } from "./nats/nats-storage.js";
+
+/**
+ * The settings `openQueueBackend` passes on: the queue's (both adapters) and the
+ * NATS backend's storage (replicas, retention; the embedded backend ignores them).
+ */
+export type QueueBackendSettings = QueueSettings & NatsStorageSettings;
 
 /** Options of `openQueueBackend`. */
 export interface OpenQueueBackendOptions {
@@ -13,8 +22,8 @@ export interface OpenQueueBackendOptions {
   readonly url: string | undefined;
   /** The embedded backend's directory (unused for NATS). */
   readonly dir: string;
-  /** Ack wait, deliveries and back-off; each adapter's defaults when unset. */
-  readonly settings?: QueueSettings;
+  /** Ack wait, deliveries and back-off, and NATS storage (replicas, retention); each adapter's defaults when unset. */
+  readonly settings?: QueueBackendSettings;
   /** Hears the errors of the embedded backend's background polling (which goes on after them); ignored when unset. */
   readonly onError?: (err: unknown) => void;
 }
@@ -38,7 +47,11 @@ export class QueueUrlError extends Error {
  */
 export async function openQueueBackend(options: OpenQueueBackendOptions): Promise<QueueBackend> {
   const url = options.url?.trim() ?? "";
-  if (url === "" || url === "embedded") return openEmbeddedBackend(options.dir, { ...options.settings, ...(options.onError === undefined ? {} : { onError: options.onError }) });
+  if (url === "" || url === "embedded") {
+    const { ackWaitMs, maxDeliveries, backoffMs } = options.settings ?? {};
+    // The storage settings are the NATS backend's: the embedded one keeps data until it is deleted (docs/queue.md).
+    return openEmbeddedBackend(options.dir, { ackWaitMs, maxDeliveries, backoffMs, onError: options.onError });
+  }
   if (url.startsWith("nats://")) {
     const { openNatsBackend } = await import("./nats/nats-backend.js");
     return openNatsBackend(url, options.settings);

@@ -1,6 +1,8 @@
 /**
  * `ArtifactStore` on the JetStream Object Store (bucket default
- * `agentmesh-artifacts`, file storage). Each artifact is an object named by a
+ * `agentmesh-artifacts`, file storage, the configured replicas; an artifact is
+ * dropped once the artifact TTL has passed since its upload, and uploads past the
+ * store's byte limit are refused). Each artifact is an object named by a
  * random url-safe id; its media type rides in the object's metadata, its size and
  * SHA-256 are the object store's own record, which `put` checks against the
  * digest it computes itself while streaming the bytes in, and `get` checks again
@@ -9,9 +11,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Objm, StorageType } from "@nats-io/obj";
 import type { ObjectInfo, ObjectStore } from "@nats-io/obj";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ArtifactDigestError, ArtifactTooLargeError } from "../queue-errors.js";
 import type { ArtifactInfo, ArtifactStore } from "../queue-types.js";
+import { reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
+import type { NatsStorageSettings } from "./nats-storage.js";
 
 /** The bucket the backend's artifacts use unless told otherwise. */
 export const defaultArtifactBucket = "agentmesh-artifacts";
@@ -20,6 +26,8 @@ export const defaultArtifactBucket = "agentmesh-artifacts";
 export interface NatsArtifactsOptions {
   /** Bucket name; default {@link defaultArtifactBucket}. */
   readonly bucket?: string;
+  /** Replicas, artifact age (`artifactTtlMs`) and byte limit (`artifactMaxBytes`); defaults as in nats-storage.ts. */
+  readonly storage?: NatsStorageSettings;
 }
 
 const mediaTypeKey = "media-type";
@@ -49,12 +57,20 @@ function newArtifactId(): string {
 
 /**
  * Opens (creating unless it exists) the artifact bucket on connection `nc`, which
- * stays the caller's to close. `put` throws `ArtifactTooLargeError` past
+ * stays the caller's to close, and brings an existing bucket to the replicas and
+ * limits of `options.storage`. `put` throws `ArtifactTooLargeError` past
  * `maxBytes` (nothing is kept); `get` throws `ArtifactDigestError` when the bytes
- * read do not match the recorded digest.
+ * read do not match the recorded digest. Throws `QueueReplicasError` when the
+ * server cannot place the replicas.
  */
 export async function openNatsArtifacts(nc: NatsConnection, options: NatsArtifactsOptions = {}): Promise<ArtifactStore> {
-  const os: ObjectStore = await new Objm(nc).create(options.bucket ?? defaultArtifactBucket, { storage: StorageType.File });
+  const storage = resolveNatsStorage(options.storage);
+  const bucket = options.bucket ?? defaultArtifactBucket;
+  const stream = `OBJ_${bucket}`;
+  const os: ObjectStore = await withReplicaCheck(storage.replicas, stream, () =>
+    new Objm(nc).create(bucket, { storage: StorageType.File, replicas: storage.replicas, ttl: nanos(storage.artifactTtlMs), max_bytes: storage.artifactMaxBytes }),
+  );
+  await reconcileStreamLimits(await jetstreamManager(nc), stream, { replicas: storage.replicas, maxAgeMs: storage.artifactTtlMs, maxBytes: storage.artifactMaxBytes });
 
   return {
     async put(data, { mediaType, maxBytes }) {

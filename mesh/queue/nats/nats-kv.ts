@@ -1,15 +1,19 @@
 /**
- * `KvStore` on a JetStream KV bucket (default `agentmesh`, file storage, history 1).
+ * `KvStore` on a JetStream KV bucket (default `agentmesh`, file storage, history 1,
+ * the configured replicas; a record is dropped once the queue retention has passed
+ * since its last write, and writes past the bucket's byte limit are refused).
  * Keys go through `encodeKvKey`, plus one more escape NATS needs: a "." that would
  * start or end the key or leave an empty token becomes `=2e`, which `decodeKvKey`
  * turns back into "." (encodeKvKey never writes `=2e` itself, so keys stay one to one).
  */
 import { Kvm, KvWatchInclude } from "@nats-io/kv";
 import type { KV, KvWatchEntry } from "@nats-io/kv";
-import { JetStreamApiError, JetStreamApiCodes, StorageType } from "@nats-io/jetstream";
+import { JetStreamApiError, JetStreamApiCodes, StorageType, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, QueuedIterator } from "@nats-io/transport-node";
 import { decodeKvKey, encodeKvKey } from "../queue-types.js";
 import type { KvChange, KvEntry, KvStore } from "../queue-types.js";
+import { reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
+import type { NatsStorageSettings } from "./nats-storage.js";
 
 /** The bucket the backend's store uses unless told otherwise. */
 export const defaultKvBucket = "agentmesh";
@@ -20,6 +24,8 @@ export interface NatsKvOptions {
   readonly bucket?: string;
   /** Where failures of a watch go (it stops); default: dropped. */
   readonly onError?: (err: unknown) => void;
+  /** Replicas, record age (`retentionMs`) and byte limit (`kvMaxBytes`); defaults as in nats-storage.ts. */
+  readonly storage?: NatsStorageSettings;
 }
 
 /** A key as stored in NATS: `encodeKvKey`, then the dots NATS refuses escaped. */
@@ -34,10 +40,18 @@ function isWrongLastSequence(err: unknown): boolean {
 
 /**
  * Opens (creating unless it exists) the KV bucket on connection `nc`, which stays
- * the caller's to close. Throws JetStream's error when the server has no JetStream.
+ * the caller's to close, and brings an existing bucket to the replicas and limits
+ * of `options.storage`. Throws `QueueReplicasError` when the server cannot place
+ * the replicas, and JetStream's error when the server has no JetStream.
  */
 export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}): Promise<KvStore> {
-  const kv: KV = await new Kvm(nc).create(options.bucket ?? defaultKvBucket, { history: 1, storage: StorageType.File });
+  const storage = resolveNatsStorage(options.storage);
+  const bucket = options.bucket ?? defaultKvBucket;
+  const stream = `KV_${bucket}`;
+  const kv: KV = await withReplicaCheck(storage.replicas, stream, () =>
+    new Kvm(nc).create(bucket, { history: 1, storage: StorageType.File, replicas: storage.replicas, ttl: storage.retentionMs, max_bytes: storage.kvMaxBytes }),
+  );
+  await reconcileStreamLimits(await jetstreamManager(nc), stream, { replicas: storage.replicas, maxAgeMs: storage.retentionMs, maxBytes: storage.kvMaxBytes });
   const watchers = new Set<QueuedIterator<KvWatchEntry>>();
   // Writes through this store wait until the watches started before them are
   // listening, so a watch sees every write made after `watch()` returned.

@@ -10,6 +10,8 @@ import type { ConsumeOptions, DeadLetter, Delivery, QueueConsumer, QueueMessage,
 import { startNatsConsumer } from "./nats-consumer.js";
 import { messageHeaders, readDeadLetters, redriveDeadLetter } from "./nats-dead-letters.js";
 import { resolveQueueSettings } from "./nats-queue-settings.js";
+import { resolveNatsStorage } from "./nats-storage.js";
+import type { NatsStorageSettings } from "./nats-storage.js";
 import { ensureQueueStreams, taskStream, taskSubject } from "./nats-streams.js";
 
 /** Options of {@link openNatsQueue}. */
@@ -18,19 +20,22 @@ export interface NatsQueueOptions {
   readonly settings?: QueueSettings;
   /** Failures of a consumer's pull loop (it retries them); default: dropped. */
   readonly onError?: (err: unknown) => void;
+  /** Replicas and limits of the streams; defaults as in nats-storage.ts. */
+  readonly storage?: NatsStorageSettings;
 }
 
 /**
  * Opens the task queue on connection `nc` (which stays the caller's to close),
  * creating its streams unless they exist (safe when several processes open it at
- * once). Throws `RangeError` for invalid settings and JetStream's error when the
- * server has no JetStream.
+ * once) and bringing existing ones to the replicas and limits of `options.storage`.
+ * Throws `RangeError` for invalid settings, `QueueReplicasError` when the server
+ * cannot place the replicas, and JetStream's error when the server has no JetStream.
  */
 export async function openNatsQueue(nc: NatsConnection, options: NatsQueueOptions = {}): Promise<TaskQueue> {
   const settings = resolveQueueSettings(options.settings);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureQueueStreams(jsm);
+  await ensureQueueStreams(jsm, resolveNatsStorage(options.storage));
   const consumers = new Set<QueueConsumer>();
   const deps = { nc, js, jsm, settings, ...(options.onError === undefined ? {} : { onError: options.onError }) };
 

@@ -4,16 +4,23 @@
  *
  * - `AGENTMESH_TASKS` (work-queue retention, file storage): `agentmesh.tasks.<subject>`.
  *   A message leaves it when acked (or dead-lettered). Dedup by `Nats-Msg-Id` within
- *   {@link taskDuplicateWindowMs}.
+ *   {@link taskDuplicateWindowMs}. No age or size limit: a queued task is never
+ *   dropped by the store (its credentials expire instead, and it is dead-lettered).
  * - `AGENTMESH_DLQ` (limits retention, file storage): `agentmesh.dlq.<id token>`,
- *   one dead letter per message id (a later one replaces an earlier one).
+ *   one dead letter per message id (a later one replaces an earlier one). Kept for
+ *   the dead-letter retention, within the dead-letter byte limit (oldest go first).
  * - `AGENTMESH_ATTEMPTS` (limits retention, file storage): `agentmesh.attempts.<task seq>`,
  *   the reasons of earlier attempts of one queued message. A plain stream rather than
  *   a KV bucket so that clearing a record (purge by subject) leaves no delete marker behind.
+ *   Kept for the queue retention (as the KV records).
+ *
+ * All three have the configured number of replicas (nats-storage.ts).
  */
-import { JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import type { JetStreamManager, StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { reconcileStreamLimits, resolveNatsStorage, streamLimitConfig, withReplicaCheck } from "./nats-storage.js";
+import type { ResolvedNatsStorage, StreamLimits } from "./nats-storage.js";
 
 /** The work stream. */
 export const taskStream = "AGENTMESH_TASKS";
@@ -60,8 +67,20 @@ export function durableName(subject: string): string {
   return `tasks-${subject.replace(/[^a-z0-9-]/g, (c) => `_${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}`;
 }
 
-/** The configurations of the three streams. */
-export function queueStreamConfigs(): Array<Partial<StreamConfig> & { name: string }> {
+/** The replicas and limits of each of the three streams under `storage`. */
+export function queueStreamLimits(storage: ResolvedNatsStorage): Record<string, StreamLimits> {
+  const { replicas } = storage;
+  return {
+    [taskStream]: { replicas, maxAgeMs: 0, maxBytes: -1 },
+    [deadLetterStream]: { replicas, maxAgeMs: storage.deadLetterRetentionMs, maxBytes: storage.deadLetterMaxBytes },
+    [attemptStream]: { replicas, maxAgeMs: storage.retentionMs, maxBytes: -1 },
+  };
+}
+
+/** The configurations of the three streams under `storage` (default: the defaults of nats-storage.ts). */
+export function queueStreamConfigs(storage: ResolvedNatsStorage = resolveNatsStorage()): Array<Partial<StreamConfig> & { name: string }> {
+  const limits = queueStreamLimits(storage);
+  const limitsOf = (name: string) => streamLimitConfig(limits[name]!);
   return [
     {
       name: taskStream,
@@ -69,6 +88,7 @@ export function queueStreamConfigs(): Array<Partial<StreamConfig> & { name: stri
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(taskDuplicateWindowMs),
+      ...limitsOf(taskStream),
     },
     {
       name: deadLetterStream,
@@ -77,6 +97,8 @@ export function queueStreamConfigs(): Array<Partial<StreamConfig> & { name: stri
       storage: StorageType.File,
       max_msgs_per_subject: 1,
       duplicate_window: nanos(taskDuplicateWindowMs),
+      discard: DiscardPolicy.Old,
+      ...limitsOf(deadLetterStream),
     },
     {
       name: attemptStream,
@@ -84,22 +106,31 @@ export function queueStreamConfigs(): Array<Partial<StreamConfig> & { name: stri
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_msgs_per_subject: 1,
+      ...limitsOf(attemptStream),
     },
   ];
 }
 
 /**
- * Creates the queue's streams unless they exist. Several processes run this at
- * once: creating the same configuration again succeeds, and a stream another
- * process created with a different configuration is used as it is.
- * Throws what JetStream answers otherwise (e.g. JetStream not enabled).
+ * Creates the queue's streams unless they exist, and brings existing ones to the
+ * replicas and limits of `storage` (see `reconcileStreamLimits`). Several processes
+ * run this at once: creating the same configuration again succeeds, and an existing
+ * stream keeps the rest of its configuration.
+ * Throws `QueueReplicasError` when the server cannot place the replicas, and what
+ * JetStream answers otherwise (e.g. JetStream not enabled).
  */
-export async function ensureQueueStreams(jsm: JetStreamManager): Promise<void> {
-  for (const config of queueStreamConfigs()) {
-    try {
-      await jsm.streams.add(config);
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError && err.code === streamNameExist)) throw err;
-    }
+export async function ensureQueueStreams(jsm: JetStreamManager, storage: ResolvedNatsStorage = resolveNatsStorage()): Promise<void> {
+  const limits = queueStreamLimits(storage);
+  for (const config of queueStreamConfigs(storage)) {
+    const created = await withReplicaCheck(storage.replicas, config.name, async () => {
+      try {
+        await jsm.streams.add(config);
+        return true;
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === streamNameExist) return false;
+        throw err;
+      }
+    });
+    if (!created) await reconcileStreamLimits(jsm, config.name, limits[config.name]!);
   }
 }
