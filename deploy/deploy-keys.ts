@@ -8,7 +8,9 @@
  * The files are written, never committed: Kubernetes gets them as Secrets
  * (`kubectlSecretCommands`), docker compose as secrets and an env file. The
  * directory is private to its owner (0700); the files in it are 0644 so that
- * compose can bind-mount them into containers running as another user.
+ * compose can bind-mount them into containers running as another user. Both
+ * modes are set with chmod after writing: a mode given to mkdir or writeFile
+ * is cut by the umask and ignored for a file that already exists.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
@@ -29,6 +31,9 @@ export const meshProcesses: readonly string[] = [
     .map((e) => e.name)
     .sort(),
 ];
+
+/** Mode of every file written (see above); the directories are 0700. */
+export const fileMode = 0o644;
 
 /** Algorithm of the keys (the development keys use the same, mesh/auth/keys.ts). */
 const algorithm = "EdDSA";
@@ -60,13 +65,18 @@ export async function writeDeployKeys(dir: string, processes: readonly string[] 
   const stamp = new Date().toISOString().slice(0, 10);
   const kids: Record<string, string> = {};
   const publicKeys: object[] = [];
-  const write = (path: string, value: unknown) => writeFile(path, JSON.stringify(value, null, 2) + "\n", { mode: 0o644 });
+  const writeText = async (path: string, text: string) => {
+    await writeFile(path, text, { mode: fileMode });
+    await chmod(path, fileMode);
+  };
+  const write = (path: string, value: unknown) => writeText(path, JSON.stringify(value, null, 2) + "\n");
   for (const name of [...processes, "cli"]) {
     const kid = `${name}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
     const { privateKey, publicKey } = await generateKeyPair(algorithm, { crv: "Ed25519", extractable: true });
     const meta = { kid, alg: algorithm, use: "sig" };
     const keyDir = name === "cli" ? join(dir, "cli", "keys") : join(dir, name);
-    await mkdir(keyDir, { recursive: true });
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    await chmod(keyDir, 0o700);
     await write(join(keyDir, "signing-key.jwk.json"), { ...(await exportJWK(privateKey)), ...meta });
     publicKeys.push({ ...(await exportJWK(publicKey)), ...meta });
     kids[name] = kid;
@@ -75,8 +85,8 @@ export async function writeDeployKeys(dir: string, processes: readonly string[] 
   await write(join(dir, "jwks.json"), jwks);
   await write(join(dir, "cli", "keys", "jwks.json"), jwks);
   const roleKeys = JSON.stringify({ gateway: [kids.gateway], approver: [kids.cli] });
-  await writeFile(join(dir, "role-keys.json"), roleKeys + "\n", { mode: 0o644 });
-  await writeFile(join(dir, "compose.env"), `AGENTMESH_AUTH_ROLE_KEYS='${roleKeys}'\n`, { mode: 0o644 });
+  await writeText(join(dir, "role-keys.json"), roleKeys + "\n");
+  await writeText(join(dir, "compose.env"), `AGENTMESH_AUTH_ROLE_KEYS='${roleKeys}'\n`);
   return { dir, kids, roleKeys };
 }
 

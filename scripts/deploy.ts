@@ -13,6 +13,14 @@ import { kubectlSecretCommands, writeDeployKeys } from "../deploy/deploy-keys.js
 import { listOverlays, renderOverlay } from "../deploy/render-manifests.js";
 import { toolPath, ToolUnavailableError } from "../tools/index.js";
 
+// `render prod | head`: a reader that stops early closes the pipe; what is
+// left unwritten is not wanted, so that ends the command quietly, as for
+// other Unix tools.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 const [command, arg] = process.argv.slice(2);
 try {
   if (command === "render" && arg !== undefined) {
