@@ -10,7 +10,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { openEmbeddedBackend } from "../queue/embedded/embedded-backend.js";
 import type { QueueBackend } from "../queue/queue-types.js";
-import { defineSaga } from "./saga-definition.js";
 import { startSagaCoordinator } from "./saga-coordinator.js";
 import type { SagaCoordinator } from "./saga-coordinator.js";
 import { newSagaState } from "./saga-state.js";
@@ -18,18 +17,9 @@ import type { SagaState } from "./saga-state.js";
 import { createSagaStore } from "./saga-store.js";
 import { startSaga } from "./start-saga.js";
 import type { StepOutcome, StepRunner } from "./step-runner.js";
+import { tripSaga } from "./trip-saga.fixture.js";
 
-const saga = defineSaga({
-  name: "trip",
-  description: "three steps",
-  inputSchema: {},
-  steps: ["flight", "hotel", "car"].map((name) => ({
-    name,
-    intent: `${name}.book`,
-    inputs: ({ input }) => ({ city: input.city }),
-    compensation: { intent: `${name}.cancel`, inputs: ({ output }) => ({ booking: output.booking }) },
-  })),
-});
+const saga = tripSaga;
 
 /** A step runner standing in for the gateway: `script(taskId, call)` answers the call-th delegation of a task (1, 2, ...). */
 function scriptedRunner(script: (taskId: string, call: number) => StepOutcome): { runStep: StepRunner; calls: string[] } {

@@ -6,18 +6,9 @@ import { newSagaState } from "./saga-state.js";
 import type { SagaPhase, SagaState } from "./saga-state.js";
 import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
 import { stepInputs } from "./saga-coordinator.js";
+import { tripSaga } from "./trip-saga.fixture.js";
 
-const definition: SagaDefinition = defineSaga({
-  name: "trip",
-  description: "three steps",
-  inputSchema: {},
-  steps: ["flight", "hotel", "car"].map((name) => ({
-    name,
-    intent: `${name}.book`,
-    inputs: ({ input, outputs }) => ({ city: input.city, before: Object.keys(outputs) }),
-    compensation: { intent: `${name}.cancel`, inputs: ({ output }) => ({ booking: output.booking }) },
-  })),
-});
+const definition: SagaDefinition = tripSaga;
 
 const at = "2026-01-01T00:00:00.000Z";
 const started = (): SagaState => newSagaState(definition, "s1", { city: "Oslo" }, "operator", at);
