@@ -234,6 +234,19 @@ describe("deploy/k8s overlays", () => {
   });
 });
 
+describe("deploy/k8s: metrics", () => {
+  it.each(overlays)("%s: Prometheus can scrape each collector pod (annotations and a headless Service on the collector's Prometheus port)", async (overlay) => {
+    const objects = await renderedObjects(overlay);
+    const collector = find<Workload>(objects, "Deployment", "otel-collector");
+    const port = containerPort(mainContainer(collector), "prometheus");
+    const annotations = collector.spec.template.metadata?.annotations ?? {};
+    expect([annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]]).toEqual(["true", String(port), "/metrics"]);
+    const headless = (objects.filter((o) => o.kind === "Service") as unknown as (K8sObject & IService)[])
+      .filter((s) => s.spec!.clusterIP === "None" && selectorMatches({ matchLabels: s.spec!.selector! }, podLabels(collector)));
+    expect(headless.map((s) => s.spec!.ports!.map((p) => p.port))).toEqual([[port]]);
+  });
+});
+
 describe("deploy/k8s overlays: dev", () => {
   it("runs one replica of everything", async () => {
     const objects = await renderedObjects("dev");

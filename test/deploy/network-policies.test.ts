@@ -37,7 +37,7 @@ function podsOf(objects: readonly K8sObject[]): Pod[] {
   });
 }
 
-/** A client outside the namespace (an operator's port, an ingress controller, Prometheus). */
+/** A client outside the namespace (an ingress controller, Prometheus, another team's pod). */
 const outside: Pod = { name: "(outside)", namespace: "elsewhere", namespaceLabels: { "kubernetes.io/metadata.name": "elsewhere" }, labels: {}, ports: [] };
 const kubeDns: Pod = { name: "kube-dns", namespace: "kube-system", namespaceLabels: { "kubernetes.io/metadata.name": "kube-system" }, labels: { "k8s-app": "kube-dns" }, ports: [53] };
 
@@ -80,7 +80,8 @@ function intendedMatrix(objects: readonly K8sObject[]): string[] {
   rules.push(`nats -> nats:${port("nats", "cluster")}`);
   for (const p of ["grpc", "connect", "artifacts"]) rules.push(`(outside) -> gateway:${port("gateway", p)}`);
   for (const p of ["grpc", "connect"]) rules.push(`(outside) -> sagas:${port("sagas", p)}`);
-  rules.push(`(outside) -> otel-collector:${port("otel-collector", "prometheus")}`, `(outside) -> jaeger:${port("jaeger", "query-http")}`);
+  // Jaeger's UI and query API have no authentication: not from outside the namespace (kubectl port-forward reaches it).
+  rules.push(`(outside) -> otel-collector:${port("otel-collector", "prometheus")}`);
   for (const w of byName.keys()) rules.push(`${w} -> kube-dns:53`);
   return [...new Set(rules)].sort();
 }
