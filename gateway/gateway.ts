@@ -122,7 +122,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const delegationImpl = createDelegationServiceImpl({
     store,
     execute: traceTasks((req, call, started, signal) => (req.mode === DelegationMode.QUEUED ? queued.execute : forwarder.execute)(req, call, started, signal), telemetry),
-    cancelQueued: (taskId, reason) => queued.cancel(taskId, reason),
+    cancelQueued: (taskId, reason, caller) => queued.cancel(taskId, reason, caller),
   });
   const stopFollowing = await queued.follow(store);
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.

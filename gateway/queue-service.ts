@@ -3,11 +3,12 @@
  * re-drives a dead letter with fresh credentials. A caller sees and re-drives its
  * own tasks only; the auditor role sees every task and re-drives none.
  *
- * A re-drive re-signs the task's hop tokens: their chain, task, intent and
- * approval are taken from the old token, whose signature is checked against the
- * gateway's keys as of the time it was issued (it has usually expired, which is
- * why the task is dead), so nothing on the queue can smuggle in a chain the
- * gateway never signed.
+ * A re-drive re-signs the task's hop tokens: their chain, task, intent, caller,
+ * request and approval are taken from the old tokens, whose signatures are
+ * checked against the gateway's current keys at the time each was issued (they
+ * have usually expired, which is why the task is dead), so nothing on the queue
+ * can smuggle in a chain, caller or request the gateway never signed. Only a
+ * task that left the queue without an outcome is re-driven.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -19,10 +20,10 @@ import type { ListDeadLettersRequest, ListTasksRequest, RetryDeadLetterRequest }
 import { ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import {
-  callerKey, constraintDeadlineMs, decodeQueuedTask, decodeSharedRecord, encodeQueuedTask, encodeSharedRecord, invalidArgument, meshError, methodKey,
+  callerKey, constraintDeadlineMs, decodeQueuedTask, decodeSharedRecord, delegateRequestDigest, encodeQueuedTask, encodeSharedRecord, invalidArgument, isTerminal, stateName, meshError, methodKey,
   parseHopClaims, readSharedRecord, sharedTaskKey, tokenIssuer, validateTaskId, withState,
 } from "../mesh/index.js";
-import type { DeadLetter, HopTokenIssuer, Identity, MeshCall, MeshServiceImpl, QueueBackend, RequestValidator, SharedTaskRecord } from "../mesh/index.js";
+import type { DeadLetter, HopClaims, HopTokenIssuer, Identity, MeshCall, MeshServiceImpl, QueueBackend, QueuedTask, RequestValidator, SharedTaskRecord } from "../mesh/index.js";
 
 /** Options of `createQueueServiceImpl`. */
 export interface QueueServiceOptions {
@@ -48,7 +49,8 @@ export function createQueueServiceImpl(o: QueueServiceOptions): MeshServiceImpl<
       for (const key of await backend.store.keys("result/")) {
         const entry = await backend.store.get(key);
         if (entry === undefined) continue;
-        const rec = decodeSharedRecord(entry.value);
+        const rec = readable(entry.value);
+        if (rec === undefined) continue;
         if (!visible(rec, caller)) continue;
         if (req.intent !== "" && rec.result.intent !== req.intent) continue;
         if (req.state !== TaskState.UNSPECIFIED && rec.result.state !== req.state) continue;
@@ -78,17 +80,31 @@ export function createQueueServiceImpl(o: QueueServiceOptions): MeshServiceImpl<
       if (info.record.owner !== caller.subject) {
         throw meshError(Code.PermissionDenied, `task ${req.taskId} may be re-driven only by the caller that delegated it`, { reason: "not_task_owner" });
       }
-      const task = decodeQueuedTask(letter.data);
-      const hop = await signedHop(o, task.tokens);
+      const ended = info.record.result;
+      // Only a task that left the queue without an outcome runs again; one that ended (its worker died before the ack) keeps its outcome.
+      if (isTerminal(ended.state) && ended.error?.reason !== "dead_lettered") {
+        throw meshError(Code.FailedPrecondition, `task ${req.taskId} already ended ${stateName(ended.state)}; it is not run again`, { reason: "task_ended", metadata: { task_id: req.taskId } });
+      }
+      let task: QueuedTask;
+      try {
+        task = decodeQueuedTask(letter.data);
+      } catch (err) {
+        throw meshError(Code.FailedPrecondition, `the dead letter of task ${req.taskId} is unreadable; delegate the task again`, { reason: "dead_letter_unreadable" }, err);
+      }
+      const hop = await signedHop(o, task, req.taskId, ended.intent);
       const deadline = constraintDeadlineMs(task.request);
       if (deadline !== undefined && deadline <= Date.now()) {
         throw meshError(Code.FailedPrecondition, `task ${req.taskId} passed its deadline ${new Date(deadline).toISOString()}; delegate it again under a new task id`, { reason: "deadline_passed" });
       }
+      const agents = o.agentsFor(ended.intent);
+      if (agents.length === 0) {
+        throw meshError(Code.FailedPrecondition, `no agent is configured to offer intent ${ended.intent} any more`, { reason: "no_worker", metadata: { intent: ended.intent } });
+      }
       const tokens: Record<string, string> = {};
-      for (const agent of o.agentsFor(task.request.intent)) tokens[agent] = await o.hopToken(agent, hop, deadline);
+      for (const agent of agents) tokens[agent] = await o.hopToken(agent, hop, deadline);
       // Back to QUEUED first: a worker that pulls the task must find it not ended.
-      const requeued: Result = withState(create(ResultSchema, { ...info.record.result, error: undefined }), TaskState.QUEUED);
-      await reopen(backend, req.taskId, info.record.owner, requeued);
+      const requeued: Result = withState(create(ResultSchema, { ...ended, error: undefined }), TaskState.QUEUED);
+      await reopen(backend, req.taskId, info.record, requeued);
       if (!(await backend.queue.redrive(req.taskId, encodeQueuedTask({ ...task, tokens, enqueuedAt: Date.now() })))) {
         throw meshError(Code.NotFound, `no dead-lettered task with id ${req.taskId}`, { reason: "dead_letter_not_found", metadata: { task_id: req.taskId } });
       }
@@ -116,18 +132,39 @@ async function describe(backend: QueueBackend, letter: DeadLetter): Promise<{ in
   return { intent: shared.record.result.intent, record: shared.record };
 }
 
-/** The hop claims of a queued task's tokens, checked against the gateway's keys as of when they were issued. */
-async function signedHop(o: QueueServiceOptions, tokens: Readonly<Record<string, string>>) {
-  const token = Object.values(tokens)[0];
-  if (token === undefined) throw meshError(Code.FailedPrecondition, "the dead letter carries no credentials to renew", { reason: "credentials_missing" });
+/**
+ * The hop claims of a dead letter's tokens, as the gateway signed them: every
+ * token must verify against the gateway's current keys as of the time it was
+ * issued (a token is usually expired by now, which is why the task died), name
+ * this task and its intent, and be bound to this very request.
+ */
+async function signedHop(o: QueueServiceOptions, task: QueuedTask, taskId: string, intent: string): Promise<HopClaims> {
+  const tokens = Object.values(task.tokens);
+  if (tokens.length === 0) throw meshError(Code.FailedPrecondition, "the dead letter carries no credentials to renew", { reason: "credentials_missing" });
+  let first: HopClaims | undefined;
   try {
-    const issuedAt = decodeJwt(token).iat ?? 0;
-    const { payload } = await jwtVerify(token, o.keys, { issuer: tokenIssuer, subject: o.gateway, currentDate: new Date(issuedAt * 1000) });
-    const hop = parseHopClaims(payload);
-    if (hop === undefined) throw new Error("no hop claims");
-    return hop;
+    for (const token of tokens) {
+      const issuedAt = decodeJwt(token).iat ?? 0;
+      const { payload } = await jwtVerify(token, o.keys, { issuer: tokenIssuer, subject: o.gateway, currentDate: new Date(issuedAt * 1000) });
+      const hop = parseHopClaims(payload);
+      if (hop?.taskId !== taskId || hop.intent !== intent) throw new Error("the token names another task");
+      if (hop.request !== undefined && hop.request !== delegateRequestDigest(task.request)) throw new Error("the token was issued for another request");
+      first ??= hop;
+    }
   } catch (err) {
-    throw meshError(Code.FailedPrecondition, "the dead letter's credentials were not signed by this gateway; delegate the task again", { reason: "credentials_invalid" }, err);
+    throw meshError(Code.FailedPrecondition, "the dead letter's credentials were not signed by this gateway for this task (or its key was rotated out); delegate the task again", {
+      reason: "credentials_invalid",
+    }, err);
+  }
+  return first!;
+}
+
+/** A shared record, or undefined when it cannot be read (it is left out of listings). */
+function readable(value: Uint8Array): SharedTaskRecord | undefined {
+  try {
+    return decodeSharedRecord(value);
+  } catch {
+    return undefined;
   }
 }
 
@@ -136,10 +173,10 @@ async function signedHop(o: QueueServiceOptions, tokens: Readonly<Record<string,
  * changes a terminal record, and a dead task's is terminal: this replaces it by
  * compare-and-set on its revision.
  */
-async function reopen(backend: QueueBackend, taskId: string, owner: string, result: Result): Promise<void> {
+async function reopen(backend: QueueBackend, taskId: string, record: SharedTaskRecord, result: Result): Promise<void> {
   for (;;) {
     const cur = await readSharedRecord(backend.store, taskId);
     if (cur === undefined) return;
-    if ((await backend.store.update(sharedTaskKey(taskId), encodeSharedRecord({ owner, result }), cur.revision)) !== undefined) return;
+    if ((await backend.store.update(sharedTaskKey(taskId), encodeSharedRecord({ ...record, result }), cur.revision)) !== undefined) return;
   }
 }

@@ -16,10 +16,12 @@ import { TaskErrorSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import { create } from "@bufbuild/protobuf";
 import {
-  advanceSharedRecord, approvalKey, asWorkerRequest, callerKey, chainKey, constraintDeadlineMs, deadLetteredError, decodeSharedRecord, encodeQueuedTask, encodeSharedRecord,
+  advanceSharedRecord, approvalKey, asWorkerRequest, callerKey, chainKey, constraintDeadlineMs, deadLetteredError, decodeSharedRecord, delegateRequestDigest, requestFingerprint, encodeQueuedTask, encodeSharedRecord,
   forwardedCallerHeader, forwardedRoleHeader, injectContext, isTerminal, meshError, otelContextKey, readSharedRecord, sharedTaskKey, startClientSpan, taskSubject, withState,
 } from "../mesh/index.js";
-import type { HopTokenIssuer, Logger, QueueBackend, TaskExecutor, TaskStore, Telemetry } from "../mesh/index.js";
+import type { HopTokenIssuer, Identity, Logger, QueueBackend, TaskExecutor, TaskStore, Telemetry } from "../mesh/index.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /** Options of `createQueuedDelegation`. */
 export interface QueuedDelegationOptions {
@@ -37,13 +39,24 @@ export interface QueuedDelegation {
   /** Enqueues an admitted QUEUED task; resolves to its QUEUED snapshot. */
   readonly execute: TaskExecutor;
   /**
-   * Cancels a queued task in the shared store. Resolves to the task's shared
-   * result afterwards (CANCELED, or the terminal state it had reached first), or
-   * undefined when the task was never queued.
+   * Cancels a queued task in the shared store, for its owner (or the gateway
+   * role). Resolves to the task's shared result afterwards (CANCELED, or the
+   * terminal state it had reached first), or undefined when the task was never
+   * queued. Throws PERMISSION_DENIED (`not_task_owner`) for anyone else.
    */
-  cancel(taskId: string, reason: string): Promise<Result | undefined>;
+  cancel(taskId: string, reason: string, caller: Identity): Promise<Result | undefined>;
   /** Mirrors the shared records of queued tasks into `store` until the returned function is called. */
   follow(store: TaskStore): Promise<() => void>;
+}
+
+/** Epoch ms of a snapshot's time (0 when unset). */
+function msOf(t: Timestamp | undefined): number {
+  return t === undefined ? 0 : timestampMs(t);
+}
+
+/** True for a record still as the gateway wrote it: QUEUED, no worker ever took it, no error. */
+function untouched(result: Result, asQueued: Result): boolean {
+  return result.state === TaskState.QUEUED && result.error === undefined && result.agent === asQueued.agent;
 }
 
 /** How often the gateway looks for tasks dead-lettered without a worker saying so. */
@@ -61,14 +74,18 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
       });
     }
     const queued = withState(started, TaskState.QUEUED);
-    const created = await backend.store.create(sharedTaskKey(req.taskId), encodeSharedRecord({ owner: caller.subject, result: queued }));
+    const fingerprint = requestFingerprint(caller.subject, req);
+    const created = await backend.store.create(sharedTaskKey(req.taskId), encodeSharedRecord({ owner: caller.subject, fingerprint, result: queued }));
     if (created === undefined) {
-      // Queued before (by this gateway before a restart, or by another replica): that task is the answer.
+      // Queued before: by this gateway before a restart or a failed enqueue, or by another replica.
       const existing = await readSharedRecord(backend.store, req.taskId);
-      if (existing !== undefined && existing.record.owner !== caller.subject) {
+      if (existing !== undefined && (existing.record.owner !== caller.subject || (existing.record.fingerprint ?? fingerprint) !== fingerprint)) {
         throw meshError(Code.AlreadyExists, `task id ${req.taskId} was already used for a different request; choose a new task id`, { reason: "task_id_conflict", metadata: { task_id: req.taskId } });
       }
-      if (existing !== undefined) return existing.record.result;
+      // A task some worker took, or that ended, is on its way: that is the answer. One no
+      // worker touched may never have reached the queue (the gateway stopped between the
+      // record and the enqueue): enqueue it again; the queue drops a second copy by id.
+      if (existing !== undefined && !untouched(existing.record.result, queued)) return existing.record.result;
     }
     const span = startClientSpan(o.telemetry, call.values.get(otelContextKey) ?? ROOT_CONTEXT, DelegationService.method.delegate, `queue:${backend.kind}`, {
       "agentmesh.task_id": req.taskId, "agentmesh.intent": req.intent, "messaging.system": backend.kind === "nats" ? "nats" : "agentmesh-embedded",
@@ -78,34 +95,39 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
       const deadline = constraintDeadlineMs(req);
       const chain = call.values.get(chainKey)!;
       const approval = call.values.get(approvalKey);
+      const request = asWorkerRequest(req);
+      // Bound to the caller and the exact request: the tokens wait on the queue, where others may read them.
+      const hop = {
+        chain, taskId: req.taskId, intent: req.intent, caller: { subject: caller.subject, role: caller.role }, request: delegateRequestDigest(request),
+        ...(approval === undefined ? {} : { approval }),
+      };
       const tokens: Record<string, string> = {};
-      for (const agent of agents) {
-        tokens[agent] = await o.hopToken(agent, { chain, taskId: req.taskId, intent: req.intent, ...(approval === undefined ? {} : { approval }) }, deadline);
-      }
+      for (const agent of agents) tokens[agent] = await o.hopToken(agent, hop, deadline);
       const headers: Record<string, string> = { [forwardedCallerHeader]: caller.subject, [forwardedRoleHeader]: caller.role };
       injectContext(span.context, headers);
-      const { duplicate } = await backend.queue.enqueue({
-        id: req.taskId,
-        subject: taskSubject(req.intent),
-        data: encodeQueuedTask({ request: asWorkerRequest(req), tokens, headers, enqueuedAt: Date.now() }),
-      });
+      const { duplicate } = await backend.queue.enqueue({ id: req.taskId, subject: taskSubject(req.intent), data: encodeQueuedTask({ request, tokens, headers, enqueuedAt: Date.now() }) });
       if (duplicate) o.logger.info("queued task already on the queue", { task_id: req.taskId });
       span.end();
       return queued;
     } catch (err) {
       span.end(err);
-      // Not on the queue: the shared record must not claim it is, or a retry would find it "queued" forever.
-      await backend.store.delete(sharedTaskKey(req.taskId)).catch(() => undefined);
+      // The record stays QUEUED and untouched, so the caller's retry with the same id enqueues
+      // again (a copy that did reach the queue is dropped by id, or acked unrun once it ended).
       throw meshError(Code.Unavailable, "the task could not be queued; retry with the same task id", { reason: "queue_unavailable" }, err);
     }
   };
 
   return {
     execute,
-    async cancel(taskId, reason) {
-      const after = await advanceSharedRecord(backend.store, taskId, (cur) => ({
-        owner: cur.owner,
-        result: withState(cur.result, TaskState.CANCELED, {
+    async cancel(taskId, reason, caller) {
+      const cur = await readSharedRecord(backend.store, taskId);
+      if (cur === undefined) return undefined;
+      if (cur.record.owner !== caller.subject && caller.role !== "gateway") {
+        throw meshError(Code.PermissionDenied, `task ${taskId} may be canceled only by the caller that delegated it`, { reason: "not_task_owner" });
+      }
+      const after = await advanceSharedRecord(backend.store, taskId, (rec) => ({
+        ...rec,
+        result: withState(rec.result, TaskState.CANCELED, {
           error: create(TaskErrorSchema, { code: "canceled", message: reason === "" ? "canceled by the delegator" : reason, retryable: false, reason: "canceled" }),
         }),
       }));
@@ -114,7 +136,14 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
     async follow(store) {
       const apply = (taskId: string, result: Result) => {
         const local = store.get(taskId);
-        if (local === undefined || isTerminal(local.result.state)) return;
+        if (local === undefined) return;
+        if (isTerminal(local.result.state)) {
+          // Ended here without its worker's say: dead-lettered (then re-driven), or seen as
+          // interrupted by this gateway's restart. The shared record is the task now.
+          const reason = local.result.error?.reason;
+          if ((reason === "dead_lettered" || reason === "interrupted") && msOf(result.updatedAt) > msOf(local.result.updatedAt)) void store.reopen(taskId, result);
+          return;
+        }
         if (isTerminal(result.state)) void store.finish(taskId, result);
         else if (result.state !== local.result.state) store.update(taskId, result);
       };
@@ -126,19 +155,20 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
           o.logger.warn("unreadable shared task record", { key: change.key, error: String(err) });
         }
       });
-      // What changed while the gateway was down: every task it still sees as not ended.
+      // What changed while the gateway was down: every task it still sees as not ended (or as interrupted).
       for (const key of await backend.store.keys("result/")) {
         const taskId = key.slice("result/".length);
         const local = store.get(taskId);
-        if (local === undefined || isTerminal(local.result.state)) continue;
+        if (local === undefined || (isTerminal(local.result.state) && local.result.error?.reason !== "interrupted")) continue;
         const cur = await readSharedRecord(backend.store, taskId);
         if (cur !== undefined) apply(taskId, cur.record.result);
       }
       // A task whose worker died on its last attempt is dead-lettered by the queue alone: record that outcome.
       const reconcile = async () => {
         for (const letter of await backend.queue.deadLetters()) {
-          await advanceSharedRecord(backend.store, letter.id, (cur) => ({
-            owner: cur.owner, result: withState(cur.result, TaskState.FAILED, { error: deadLetteredError(letter.attempts, letter.errors) }),
+          // Only a record nobody touched since the letter died: a re-drive reopens it later.
+          await advanceSharedRecord(backend.store, letter.id, (cur) => (msOf(cur.result.updatedAt) > letter.deadAt ? undefined : {
+            ...cur, result: withState(cur.result, TaskState.FAILED, { error: deadLetteredError(letter.attempts, letter.errors) }),
           }));
         }
       };

@@ -7,11 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import { QueueService } from "../gen/agentmesh/v1/queue_pb.js";
-import { DelegationMode, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { DelegationMode, ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
-import { createGrpcClient, errorDetailOf } from "../mesh/index.js";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { DelegateRequestSchema, DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
+import {
+  createGrpcClient, createHopTokenIssuer, delegateRequestDigest, emptyChain, encodeSharedRecord, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader,
+  loadSigningKey, requestFingerprint, sharedTaskKey,
+} from "../mesh/index.js";
+import { openQueueBackend } from "../mesh/queue/index.js";
 import type { GrpcClient } from "../mesh/index.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
 import type { ExecutionLog } from "./support/test-intents.js";
@@ -136,6 +142,56 @@ describe.each(["embedded", "nats"] as const)("queued delegation (%s backend)", (
       await waitFor(() => runs("q-poison-1") === 6);
       await waitFor(async () => (await getResult("q-poison-1")).state === TaskState.FAILED);
     }, 30_000);
+
+    it("follows a re-driven task to its new outcome at the gateway", async () => {
+      // Fails on its first four runs: three attempts go to the dead-letter queue, the re-drive's second one answers.
+      await queue("q-flaky-1", "test.flaky", { failures: 4 });
+      expect((await follow("q-flaky-1")).result.error?.reason).toBe("dead_lettered");
+      await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-flaky-1" }, { metadata: alice });
+      await waitFor(async () => (await getResult("q-flaky-1")).state === TaskState.COMPLETED);
+      expect((await getResult("q-flaky-1")).outputs).toEqual({ runs: 5 });
+      expect(runs("q-flaky-1")).toBe(5);
+    }, 30_000);
+
+    it("refuses to re-drive a task that is not dead-lettered", async () => {
+      const err = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-echo-1" }, { metadata: alice }).catch((e: unknown) => e as ConnectError);
+      expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason]).toEqual([Code.NotFound, "dead_letter_not_found"]);
+    });
+
+    it("queues a task whose record was written but whose enqueue was lost, when the caller retries", async () => {
+      // What a gateway that stopped between the record and the enqueue leaves behind.
+      const store = await openQueueBackend({ url: nats?.url, dir: join(mesh.home, "queue") });
+      const req = create(DelegateRequestSchema, { taskId: "q-lost-1", intent: "test.echo", inputs: { text: "again" }, mode: DelegationMode.QUEUED });
+      await store.store.create(sharedTaskKey("q-lost-1"), encodeSharedRecord({
+        owner: "alice", fingerprint: requestFingerprint("alice", req),
+        result: create(ResultSchema, { taskId: "q-lost-1", intent: "test.echo", agent: "gateway", state: TaskState.QUEUED }),
+      }));
+      await store.close();
+      await queue("q-lost-1", "test.echo", { text: "again" });
+      const { result } = await follow("q-lost-1");
+      expect([result.state, result.outputs]).toEqual([TaskState.COMPLETED, { text: "again" }]);
+      expect(runs("q-lost-1")).toBe(1);
+    });
+
+    it("refuses a queued task's token for another request or under another caller's name", async () => {
+      const hopToken = createHopTokenIssuer(await loadSigningKey(join(mesh.home, "keys", "signing-key.jwk.json")), { subject: "gateway" });
+      const asked = create(DelegateRequestSchema, { taskId: "q-forge-1", intent: "test.echo", inputs: { text: "asked" }, mode: DelegationMode.SYNC });
+      const token = await hopToken("worker-a", { chain: emptyChain, taskId: "q-forge-1", intent: "test.echo", caller: { subject: "alice", role: "supervisor" }, request: delegateRequestDigest(asked) }, undefined);
+      const worker = createGrpcClient(`127.0.0.1:${mesh.agents[0]!.grpcPort}`);
+      try {
+        const forged = { ...asked, inputs: { text: "forged" } };
+        const err = await worker.unary(DelegationService.method.delegate, forged, { metadata: { authorization: `Bearer ${token}` } }).catch((e: unknown) => e as ConnectError);
+        expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason]).toEqual([Code.Unauthenticated, "token_invalid"]);
+        // The caller comes from the token: headers naming another caller are ignored.
+        const res = await worker.unary(DelegationService.method.delegate, asked, { metadata: { authorization: `Bearer ${token}`, [forwardedCallerHeader]: "mallory", [forwardedRoleHeader]: "supervisor" } });
+        expect(res.result?.state).toBe(TaskState.COMPLETED);
+        // The task is alice's on the worker: she reads it there.
+        const asOwner = await worker.unary(DelegationService.method.getResult, { taskId: "q-forge-1" }, { metadata: alice });
+        expect(asOwner.state).toBe(TaskState.COMPLETED);
+      } finally {
+        worker.close();
+      }
+    });
 
     it("lists the caller's queued tasks only", async () => {
       const mine = await client.unary(QueueService.method.listTasks, { intent: "test.echo" }, { metadata: alice });

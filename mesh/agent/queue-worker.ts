@@ -9,10 +9,17 @@
  * The task's shared record (mesh/queue/queued-task.ts) is how replicas agree:
  * - a task whose record is terminal (done before a redelivery, or canceled while
  *   it waited) is acked without running, so one task id runs to an outcome once;
- * - the replica that takes a delivery moves the record to WORKING and keeps the
- *   delivery alive (`working()`) while the task runs; a replica that dies stops
- *   doing so, and the queue redelivers the task to another one after the ack wait;
- * - a Cancel (the record turns CANCELED) stops the run at once.
+ * - the replica that takes a delivery moves the record to WORKING and, while the
+ *   task runs, keeps both the delivery (`working()`) and the record's time fresh;
+ *   a replica that dies stops doing so, and the queue redelivers the task to
+ *   another one after the ack wait. A copy of the message that arrives while the
+ *   record is fresh waits (nak) instead of running the task a second time;
+ * - a Cancel (the record turns CANCELED) stops the run, also one that was about
+ *   to start.
+ *
+ * The request, its caller and the task are bound into the hop token the gateway
+ * signed (mesh/chain/hop-token.ts): the governance chain refuses a token used for
+ * another request or under another caller.
  *
  * Outcomes: a terminal result is written to the shared record and acked. A
  * retryable failure is retried with back-off by the queue (nak) until the last
@@ -24,6 +31,8 @@
 import { Code, createContextValues } from "@connectrpc/connect";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshHandler } from "../call.js";
@@ -57,8 +66,8 @@ export interface QueueWorkerOptions {
 
 /** A running queue worker. */
 export interface QueueWorker {
-  /** Takes no more tasks and waits for the running ones. */
-  stop(): Promise<void>;
+  /** Takes no more tasks and waits up to `graceMs` for the running ones (the queue redelivers what is left). */
+  stop(graceMs: number): Promise<void>;
 }
 
 /** Starts consuming the queues of `o.intents`. */
@@ -66,8 +75,13 @@ export function startQueueWorker(o: QueueWorkerOptions): QueueWorker {
   const consumers: QueueConsumer[] = o.intents.map((intent) =>
     o.backend.queue.consume(taskSubject(intent), (delivery) => runDelivery(o, delivery), { maxInFlight: o.maxInFlight }));
   return {
-    async stop() {
-      await Promise.all(consumers.map((c) => c.stop()));
+    async stop(graceMs) {
+      const stopped = Promise.all(consumers.map((c) => c.stop()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
+      const inTime = await Promise.race([stopped.then(() => true), late]);
+      clearTimeout(timer);
+      if (!inTime) o.logger.warn("stopping with queued tasks still running: the queue gives them to another replica after the ack wait", { grace_ms: graceMs });
     },
   };
 }
@@ -81,33 +95,51 @@ async function runDelivery(o: QueueWorkerOptions, delivery: Delivery): Promise<v
     return;
   }
   const taskId = task.request.taskId;
-  const current = await readSharedRecord(o.backend.store, taskId);
-  if (current === undefined) {
-    await delivery.term(`task ${taskId} has no shared record: it was never accepted by a gateway`);
-    return;
-  }
-  if (isTerminal(current.record.result.state)) {
-    // Ran to its end before (this is a redelivery), or was canceled while it waited.
-    await delivery.ack();
-    return;
-  }
-  const token = task.tokens[o.agent];
-  if (token === undefined) {
-    await delivery.term(`the task carries no credentials for agent ${o.agent}`);
-    return;
-  }
-  await advanceSharedRecord(o.backend.store, taskId, (cur) => ({ owner: cur.owner, result: withState(cur.result, TaskState.WORKING, { agent: o.agent }) }));
-  const heartbeat = setInterval(() => {
-    delivery.working().catch((err: unknown) => o.logger.warn("could not extend a queued task's lease", { task_id: taskId, error: String(err) }));
-  }, Math.max(50, Math.floor(o.ackWaitMs / 3)));
-  const stopWatching = o.backend.store.watch(sharedTaskKey(taskId), (change) => {
-    if (change.key !== sharedTaskKey(taskId) || change.value === undefined) return;
+  const key = sharedTaskKey(taskId);
+  // Watching before the record is read: a Cancel that lands from here on is seen.
+  let owner: string | undefined;
+  const stopWatching = o.backend.store.watch(key, (change) => {
+    if (change.key !== key || change.value === undefined) return;
     const result = decodeSharedRecord(change.value).result;
-    if (result.state === TaskState.CANCELED) {
-      o.tasks.cancel(taskId, result.error?.message ?? "canceled").catch(() => undefined);
-    }
+    // With the owner, a Cancel that overtakes the run's start is remembered by the local store.
+    if (result.state === TaskState.CANCELED) o.tasks.cancel(taskId, result.error?.message ?? "canceled", owner).catch(() => undefined);
   });
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
+    const current = await readSharedRecord(o.backend.store, taskId);
+    if (current === undefined) {
+      await delivery.term(`task ${taskId} has no shared record: it was never accepted by a gateway`);
+      return;
+    }
+    owner = current.record.owner;
+    if (isTerminal(current.record.result.state)) {
+      // Ran to its end before (this is a redelivery), or was canceled while it waited.
+      await delivery.ack();
+      return;
+    }
+    const token = task.tokens[o.agent];
+    if (token === undefined) {
+      // Another agent offers the intent too, or the offers changed since: leave the task to a replica it names.
+      await delivery.nak(`the task carries no credentials for agent ${o.agent}`, o.ackWaitMs);
+      return;
+    }
+    const held = current.record.result;
+    if (held.state === TaskState.WORKING && Date.now() - msOf(held.updatedAt) < o.ackWaitMs) {
+      // A live replica runs it (its heartbeat keeps the record fresh): a second copy of the message waits.
+      await delivery.nak(`task ${taskId} is running on another replica`, o.ackWaitMs);
+      return;
+    }
+    const taken = await advanceSharedRecord(o.backend.store, taskId, (cur) => ({ ...cur, result: withState(cur.result, TaskState.WORKING, { agent: o.agent }) }));
+    if (taken === undefined || isTerminal(taken.result.state)) {
+      await delivery.ack();
+      return;
+    }
+    heartbeat = setInterval(() => {
+      delivery.working().catch((err: unknown) => o.logger.warn("could not extend a queued task's lease", { task_id: taskId, error: String(err) }));
+      // The record's time says the run is alive (see above); a terminal record is left as it is.
+      advanceSharedRecord(o.backend.store, taskId, (cur) => (cur.result.state === TaskState.WORKING ? { ...cur, result: withState(cur.result, TaskState.WORKING) } : undefined))
+        .catch((err: unknown) => o.logger.warn("could not refresh a queued task's record", { task_id: taskId, error: String(err) }));
+    }, Math.max(50, Math.floor(o.ackWaitMs / 3)));
     const outcome = await run(o, task, token);
     await settle(o, delivery, current.record.result, outcome);
   } finally {
@@ -115,6 +147,32 @@ async function runDelivery(o: QueueWorkerOptions, delivery: Delivery): Promise<v
     stopWatching();
   }
 }
+
+/** Epoch ms of a snapshot's time (0 when unset). */
+function msOf(t: Timestamp | undefined): number {
+  return t === undefined ? 0 : timestampMs(t);
+}
+
+/**
+ * Writes a run's outcome to the shared record, retrying while the store is
+ * unreachable: a run that happened must not be run again for want of its record
+ * (after `writeAttempts` the delivery is nak'ed, and the task may run again).
+ */
+async function writeOutcome(o: QueueWorkerOptions, taskId: string, result: Result): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await advanceSharedRecord(o.backend.store, taskId, (cur) => ({ ...cur, result }));
+      return;
+    } catch (err) {
+      if (attempt >= writeAttempts) throw err;
+      o.logger.warn("could not record a queued task's outcome; retrying", { task_id: taskId, attempt, error: String(err) });
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Attempts to record an outcome before giving up (about 20 s in all). */
+const writeAttempts = 12;
 
 type Outcome = { readonly kind: "result"; readonly result: Result } | { readonly kind: "error"; readonly error: ReturnType<typeof toConnectError> };
 
@@ -130,7 +188,7 @@ async function run(o: QueueWorkerOptions, task: QueuedTask, token: string): Prom
 /** Records the outcome of a run in the shared record (`base`: the record as the task was taken) and settles the delivery. */
 async function settle(o: QueueWorkerOptions, delivery: Delivery, base: Result, outcome: Outcome): Promise<void> {
   const taskId = base.taskId;
-  const write = (result: Result) => advanceSharedRecord(o.backend.store, taskId, (cur) => ({ owner: cur.owner, result }));
+  const write = (result: Result) => writeOutcome(o, taskId, result);
   const lastAttempt = delivery.attempt >= o.maxDeliveries;
   if (outcome.kind === "result") {
     const { result } = outcome;
@@ -170,7 +228,7 @@ async function retryLater(o: QueueWorkerOptions, delivery: Delivery, write: (r: 
     await write(withState(result, TaskState.FAILED, { error: deadLettered(reason, delivery) }));
   } else {
     // Visible to followers: waiting for the next attempt.
-    await advanceSharedRecord(o.backend.store, delivery.id, (cur) => ({ owner: cur.owner, result: withState(cur.result, TaskState.QUEUED, { error: result.error }) }));
+    await advanceSharedRecord(o.backend.store, delivery.id, (cur) => ({ ...cur, result: withState(cur.result, TaskState.QUEUED, { error: result.error }) }));
     await delivery.nak(reason);
   }
   o.logger.warn("queued task failed; retrying", { task_id: delivery.id, attempt: delivery.attempt, last: lastAttempt, reason });

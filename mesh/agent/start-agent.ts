@@ -35,6 +35,7 @@ import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import { startRegistration } from "./registration.js";
 import { openQueueBackend } from "../queue/backend.js";
 import { startQueueWorker } from "./queue-worker.js";
+import type { QueueWorker } from "./queue-worker.js";
 
 /** Options of `startAgent`. */
 export interface AgentOptions {
@@ -151,10 +152,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     await telemetry.shutdown();
     throw err;
   });
-  const queueWorker = startQueueWorker({
-    backend, agent: o.name, intents: o.intents.map((i) => i.name), delegate: delegateHandlerOf(delegation), tasks: store, logger,
-    maxInFlight: config.queue.maxInFlight, maxDeliveries: config.queue.settings.maxDeliveries, ackWaitMs: config.queue.settings.ackWaitMs,
-  });
+  // Pulled only once the gateway accepted the registration: the offers grant this agent its intents, and queued tasks carry its token.
+  let queueWorker: QueueWorker | undefined;
+  let stopped = false;
+  const startPulling = () => {
+    if (stopped) return;
+    queueWorker = startQueueWorker({
+      backend, agent: o.name, intents: o.intents.map((i) => i.name), delegate: delegateHandlerOf(delegation), tasks: store, logger,
+      maxInFlight: config.queue.maxInFlight, maxDeliveries: config.queue.settings.maxDeliveries, ackWaitMs: config.queue.settings.ackWaitMs,
+    });
+  };
 
   const endpoints = [{ protocol: Protocol.GRPC, address: `${config.advertiseHost}:${server.grpcPort}` }];
   if (server.connectPort !== 0) endpoints.push({ protocol: Protocol.CONNECT, address: `${config.advertiseHost}:${server.connectPort}` });
@@ -173,6 +180,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       endpoints,
     },
   });
+  void registration.registered.then(startPulling);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -183,7 +191,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         try {
           await registration.stop();
-          await queueWorker.stop();
+          stopped = true;
+          await queueWorker?.stop(config.shutdownGraceMs);
           await server.shutdown(config.shutdownGraceMs);
           if (!(await waitIdle(store, config.shutdownGraceMs))) logger.warn("stopping with tasks still running; they replay as interrupted");
           await approvals.stop();

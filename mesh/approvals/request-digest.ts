@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { toJson } from "@bufbuild/protobuf";
 import { ArtifactRefSchema } from "../../gen/agentmesh/v1/task_pb.js";
+import { DelegateRequestSchema } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { canonicalJson } from "../canonical-json.js";
 import type { Budget } from "../chain/delegation-chain.js";
@@ -38,4 +39,9 @@ export function approvalDigest(req: DelegateRequest, targets: readonly string[],
       chainTokens: chainBudget.tokens?.toString() ?? null,
     },
   });
+}
+
+/** Digest of a whole Delegate request (every field, in proto JSON): what a queued task's hop tokens are bound to. */
+export function delegateRequestDigest(req: DelegateRequest): string {
+  return sha256Digest(toJson(DelegateRequestSchema, req));
 }

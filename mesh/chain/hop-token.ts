@@ -36,6 +36,15 @@ export interface HopClaims {
   readonly intent: string;
   /** The approval the gateway ran the task under, if any. */
   readonly approval?: GrantedApproval;
+  /**
+   * The caller the gateway admitted the task for. Set on the tokens of a queued
+   * task, which wait on the queue beside the request: the worker takes the caller
+   * from here, never from the forwarded headers, so whoever can read the queue
+   * cannot re-send a token under another caller's name.
+   */
+  readonly caller?: { readonly subject: string; readonly role: string };
+  /** `sha256:<hex>` of the exact request the token is good for (`delegateRequestDigest`); set on a queued task's tokens. */
+  readonly request?: string;
 }
 
 /** The JWT claims of `hop` (`chain`, `task`, `intent`, `approval`). */
@@ -44,6 +53,8 @@ export function hopClaimsToJwt(hop: HopClaims): Record<string, unknown> {
   if (hop.approval !== undefined) {
     claims.approval = { id: hop.approval.approvalId, approver: hop.approval.approver, digest: hop.approval.digest };
   }
+  if (hop.caller !== undefined) claims.caller = { sub: hop.caller.subject, role: hop.caller.role };
+  if (hop.request !== undefined) claims.req = hop.request;
   return claims;
 }
 
@@ -55,15 +66,28 @@ export function hopClaimsToJwt(hop: HopClaims): Record<string, unknown> {
 export function parseHopClaims(claims: Readonly<Record<string, unknown>> | undefined): HopClaims | undefined {
   if (claims?.chain === undefined) return undefined;
   try {
-    const { task, intent, approval } = claims;
+    const { task, intent, approval, caller, req } = claims;
     if (typeof task !== "string" || task === "" || typeof intent !== "string" || intent === "") {
       throw new Error("the task and intent claims must be non-empty strings");
     }
-    const hop = { chain: chainFromJson(claims.chain), taskId: task, intent };
-    return approval === undefined ? hop : { ...hop, approval: approvalFromJwt(approval) };
+    if (req !== undefined && typeof req !== "string") throw new Error("the req claim must be a string");
+    return {
+      chain: chainFromJson(claims.chain), taskId: task, intent,
+      ...(approval === undefined ? {} : { approval: approvalFromJwt(approval) }),
+      ...(caller === undefined ? {} : { caller: callerFromJwt(caller) }),
+      ...(req === undefined ? {} : { request: req }),
+    };
   } catch (err) {
     throw meshError(Code.Unauthenticated, "the gateway's token carries a malformed delegation chain", { reason: "chain_invalid" }, err);
   }
+}
+
+function callerFromJwt(value: unknown): { subject: string; role: string } {
+  const c = value as { sub?: unknown; role?: unknown } | null;
+  if (typeof c !== "object" || c === null || typeof c.sub !== "string" || c.sub === "" || typeof c.role !== "string") {
+    throw new Error("the caller claim needs string sub and role");
+  }
+  return { subject: c.sub, role: c.role };
 }
 
 function approvalFromJwt(value: unknown): GrantedApproval {

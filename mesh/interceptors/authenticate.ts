@@ -4,7 +4,10 @@
  *
  * - the bearer token: the caller. A verified gateway may forward the identity of
  *   the caller it serves (headers `agentmesh-caller`, `agentmesh-caller-role`);
- *   from anyone else those headers are ignored. The verifier accepts a gateway
+ *   from anyone else those headers are ignored. A queued task's hop token names
+ *   the caller and the digest of the exact request itself: then the headers are
+ *   ignored and another request is refused, since such tokens wait on the queue
+ *   where others may read them. The verifier accepts a gateway
  *   token only when it is bound to this service (audience "agentmesh:<self>", see
  *   auth/tokens.ts), so a token the gateway sent to one agent cannot forward
  *   callers to another.
@@ -19,6 +22,8 @@
  */
 import { Code } from "@connectrpc/connect";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { delegateRequestDigest } from "../approvals/request-digest.js";
 import type { MeshInterceptor } from "../call.js";
 import { callerKey, chainProofKey, hopTokenKey } from "../context-keys.js";
 import { isRole } from "../auth/identity.js";
@@ -51,8 +56,12 @@ export function createAuthInterceptor(verify: TokenVerifier): MeshInterceptor {
         });
       }
       call.values.set(hopTokenKey, { token: bearerToken(authorization), claims: hop });
-      const subject = call.header.get(forwardedCallerHeader);
-      const role = call.header.get(forwardedRoleHeader);
+      // A queued task's token names its exact request and its caller (gateway/queued-delegation.ts).
+      if (hop?.request !== undefined && hop.request !== delegateRequestDigest(call.message as DelegateRequest)) {
+        throw meshError(Code.Unauthenticated, "invalid bearer token: the gateway's token was issued for another request", { reason: "token_invalid" });
+      }
+      const subject = hop?.caller?.subject ?? call.header.get(forwardedCallerHeader);
+      const role = hop?.caller?.role ?? call.header.get(forwardedRoleHeader);
       if (subject !== null && subject !== "" && isRole(role)) {
         call.values.set(callerKey, { subject, role, expiresAt: identity.expiresAt, via: identity.subject });
         return next(call);

@@ -55,7 +55,8 @@ async function execute(store: TaskStore, next: MeshHandler, call: MeshCall, task
   try {
     const response = (await next(call)) as DelegateResponse;
     await store.finish(taskId, response.result!);
-    return store.get(taskId)!.result;
+    // A queued task's answer is what was accepted, QUEUED, though its worker may have moved it on already.
+    return isTerminal(response.result!.state) ? store.get(taskId)!.result : response.result!;
   } catch (err) {
     const ce = toConnectError(err);
     const snapshot = store.get(taskId)!.result;

@@ -88,6 +88,8 @@ export class MalformedQueuedTaskError extends Error {
 export interface SharedTaskRecord {
   /** Subject of the caller that delegated the task. */
   readonly owner: string;
+  /** The request's fingerprint (mesh/interceptors/idempotency.ts): the same id for another request is a conflict on every gateway. */
+  readonly fingerprint?: string;
   readonly result: Result;
 }
 
@@ -98,13 +100,13 @@ export function sharedTaskKey(taskId: string): string {
 
 /** Encodes a shared record. */
 export function encodeSharedRecord(rec: SharedTaskRecord): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ owner: rec.owner, result: toJson(ResultSchema, rec.result) }));
+  return new TextEncoder().encode(JSON.stringify({ owner: rec.owner, fingerprint: rec.fingerprint, result: toJson(ResultSchema, rec.result) }));
 }
 
 /** Decodes a shared record. */
 export function decodeSharedRecord(value: Uint8Array): SharedTaskRecord {
-  const doc = JSON.parse(new TextDecoder().decode(value)) as { owner: string; result: JsonValue };
-  return { owner: doc.owner, result: fromJson(ResultSchema, doc.result, { ignoreUnknownFields: true }) };
+  const doc = JSON.parse(new TextDecoder().decode(value)) as { owner: string; fingerprint?: string; result: JsonValue };
+  return { owner: doc.owner, ...(doc.fingerprint === undefined ? {} : { fingerprint: doc.fingerprint }), result: fromJson(ResultSchema, doc.result, { ignoreUnknownFields: true }) };
 }
 
 /** Reads a task's shared record with its revision; undefined when there is none. */

@@ -31,11 +31,12 @@ export interface DelegationServiceOptions {
   readonly store: TaskStore;
   readonly execute: TaskExecutor;
   /**
-   * Cancels a task that was queued (the gateway's queued delegation): resolves to
-   * its result afterwards, or undefined when the task was not queued, which the
-   * store then cancels as usual.
+   * Cancels a task that was queued (the gateway's queued delegation), also one
+   * queued through another gateway: resolves to its result afterwards, or
+   * undefined when the task was not queued, which the store then cancels as
+   * usual. Throws PERMISSION_DENIED for a caller that does not own the task.
    */
-  readonly cancelQueued?: (taskId: string, reason: string) => Promise<Result | undefined>;
+  readonly cancelQueued?: (taskId: string, reason: string, caller: Identity) => Promise<Result | undefined>;
 }
 
 /** Roles that may read tasks they did not delegate themselves. */
@@ -82,12 +83,16 @@ export function createDelegationServiceImpl(o: DelegationServiceOptions): MeshSe
       const caller = call.values.get(callerKey)!;
       // A Cancel may overtake its Delegate (e.g. forwarded by the gateway while the
       // Delegate is still on its way): the id is then recorded as canceled for the caller.
-      if (store.get(req.taskId) === undefined) return { result: await store.cancel(req.taskId, req.reason, caller.subject) };
+      if (store.get(req.taskId) === undefined) {
+        const queued = await o.cancelQueued?.(req.taskId, req.reason, caller);
+        if (queued !== undefined) return { result: queued };
+        return { result: await store.cancel(req.taskId, req.reason, caller.subject) };
+      }
       const rec = owned(req.taskId, call);
       if (rec.owner !== caller.subject && !cancelers.has(caller.role)) {
         throw meshError(Code.PermissionDenied, `task ${rec.taskId} may be canceled only by the caller that delegated it`, { reason: "not_task_owner" });
       }
-      const queued = await o.cancelQueued?.(req.taskId, req.reason);
+      const queued = await o.cancelQueued?.(req.taskId, req.reason, caller);
       if (queued !== undefined && queued.state !== TaskState.CANCELED) {
         // It ended on a worker before the Cancel reached it: that is its outcome.
         await store.finish(req.taskId, queued);

@@ -72,6 +72,14 @@ export interface TaskStore {
    * and the next `begin` with the same request runs again.
    */
   release(taskId: string, result: Result, error: ConnectError): void;
+  /**
+   * Replaces the outcome of a task that ended here without running to its end
+   * here: a queued task the gateway saw dead-lettered and its owner re-drove, or
+   * one the gateway saw as interrupted by its own restart while a worker went on
+   * with it. The record takes `result` and follows it from there. Resolves once
+   * it is journaled.
+   */
+  reopen(taskId: string, result: Result): Promise<void>;
   /** Resolves once no execution is running (for a graceful stop). */
   idle(): Promise<void>;
   /**
@@ -199,6 +207,14 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
         publish(rec);
       }
       settle(taskId, { error });
+    },
+    async reopen(taskId, result) {
+      const rec = records.get(taskId);
+      if (rec === undefined || running.has(taskId)) return;
+      rec.result = result;
+      rec.settled = !canRerun(result);
+      await persist(rec);
+      publish(rec);
     },
     idle() {
       return running.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));

@@ -127,6 +127,20 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
       return { outputs: { applied: true }, rationale: "applied", evidence: [], confidence: 1, toolCalls: 0 };
     },
   });
-  const all = [echo, sleep, relay, fail, effect] as IntentDefinition<never, never>[];
+  const flaky = defineIntent<{ failures: number }, { runs: number }>({
+    name: "test.flaky",
+    description: "Fails retryably (UNAVAILABLE) on its first `failures` runs for a task id, then answers.",
+    inputSchema: { type: "object", required: ["failures"], properties: { failures: { type: "integer", minimum: 0, maximum: 100 } } },
+    outputSchema: anyOutputs,
+    tools: [],
+    requiredScopes: [],
+    handle(inputs, ctx) {
+      record(log, ctx.taskId);
+      const runs = log.entries.filter((e) => e === ctx.taskId).length;
+      if (runs <= inputs.failures) return Promise.reject(meshError(Code.Unavailable, `run ${runs} fails as asked`, { reason: "test_failure" }));
+      return Promise.resolve({ outputs: { runs }, rationale: "answered", evidence: [], confidence: 1, toolCalls: 0 });
+    },
+  });
+  const all = [echo, sleep, relay, fail, effect, flaky] as IntentDefinition<never, never>[];
   return only.length === 0 ? all : all.filter((i) => only.includes(i.name));
 }
