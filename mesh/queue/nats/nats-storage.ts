@@ -79,10 +79,13 @@ export function resolveNatsStorage(settings: NatsStorageSettings = {}): Resolved
   return resolved;
 }
 
-/** JetStream: replicas > 1 not supported in non-clustered mode. */
-const replicasNotSupported = 10074;
-/** JetStream: insufficient resources (e.g. fewer servers than replicas). */
-const insufficientResources = 10023;
+/**
+ * JetStream's answers to a replica count it cannot honour: 10074 replicas > 1 not
+ * supported in non-clustered mode (a single server), 10005 no suitable peers for
+ * placement (fewer servers than replicas), 10023 insufficient resources, 10061
+ * replicas configuration can not be updated.
+ */
+const replicaRefusals = new Set([10074, 10005, 10023, 10061]);
 
 /** The NATS server cannot place the configured number of replicas. */
 export class QueueReplicasError extends Error {
@@ -112,7 +115,7 @@ export async function withReplicaCheck<T>(replicas: number, stream: string, crea
   try {
     return await create();
   } catch (err) {
-    if (replicas > 1 && err instanceof JetStreamApiError && (err.code === replicasNotSupported || err.code === insufficientResources)) {
+    if (replicas > 1 && err instanceof JetStreamApiError && replicaRefusals.has(err.code)) {
       throw new QueueReplicasError(replicas, stream, err);
     }
     throw err;
