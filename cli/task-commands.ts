@@ -10,7 +10,7 @@
  * Each command calls as `operator` (role supervisor; cli/cli-identity.ts), or as
  * AGENTMESH_TOKEN's subject when set: a caller sees and re-drives its own tasks.
  */
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { Command } from "commander";
 import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -48,11 +48,11 @@ export function registerTaskCommands(program: Command, config: CliConfig, gatewa
     .description("list queued tasks, newest first")
     .option("--intent <intent>", "only tasks of this intent")
     .addOption(new Option("--state <state>", "only tasks in this state").choices(Object.keys(stateChoices)).default("all"))
-    .option("--limit <n>", "at most this many", "100")
+    .option("--limit <n>", "at most this many (1-1000)", parseLimit, 100)
     .addOption(gatewayOption())
-    .action((o: { intent?: string; state: string; limit: string; gateway: string }) =>
+    .action((o: { intent?: string; state: string; limit: number; gateway: string }) =>
       callGateway(o.gateway, async (client) => {
-        const res = await client.unary(QueueService.method.listTasks, { intent: o.intent ?? "", state: stateChoices[o.state]!, limit: Number(o.limit) }, {
+        const res = await client.unary(QueueService.method.listTasks, { intent: o.intent ?? "", state: stateChoices[o.state]!, limit: o.limit }, {
           metadata: await auth(), deadline: Date.now() + callTimeoutMs,
         });
         if (res.tasks.length === 0) process.stdout.write("no queued tasks\n");
@@ -114,6 +114,13 @@ export function registerTaskCommands(program: Command, config: CliConfig, gatewa
         process.stdout.write(`${formatTaskLine(res.result!)}\nfollow it: agentmesh tasks get ${taskId} --watch\n`);
       }),
     );
+}
+
+/** `--limit`: an integer from 1 to 1000. */
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError("must be an integer from 1 to 1000");
+  return n;
 }
 
 /** One line per task: id, intent, state, agent, and the error's reason when it has one. */
