@@ -93,7 +93,7 @@ function isEnded(status: SagaStatus): boolean {
 
 /** The lines `sagas get` prints: a header, one line per step (and its compensation), and the trail unless `withTrail` is false. */
 export function formatSaga(saga: Saga, withTrail = true): string[] {
-  const lines = [`saga ${saga.sagaId}  ${saga.name}  ${lower(SagaStatus[saga.status])}  (started by ${saga.startedBy})`];
+  const lines = [`saga ${saga.sagaId}  ${saga.name}  ${lower(SagaStatus[saga.status])}  (started by ${saga.startedBy}; trace ${saga.traceId})`];
   for (const s of saga.steps) {
     lines.push(`  ${s.name}: ${formatAction(s.action!)}`);
     if (s.compensation!.state !== SagaActionState.PENDING) lines.push(`    undo: ${formatAction(s.compensation!)}`);

@@ -74,3 +74,4 @@ export * from "./saga/step-runner.js";
 export * from "./saga/saga-coordinator.js";
 export * from "./saga/start-saga.js";
 export * from "./saga/saga-start-policy.js";
+export * from "./saga/saga-trace.js";

@@ -23,7 +23,7 @@ import type { Approval } from "../gen/agentmesh/v1/approval_pb.js";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga } from "../gen/agentmesh/v1/saga_pb.js";
-import { errorDetailOf } from "../mesh/index.js";
+import { errorDetailOf, sagaTraceId } from "../mesh/index.js";
 import { consumerLostReason } from "../mesh/queue/index.js";
 import { createApprovalDesk } from "./support/approval-desk.js";
 import { startNatsServer } from "./support/nats-server.js";
@@ -95,6 +95,9 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
       ["launch-a.reserve-budget.do", "budgeter", 1], ["launch-a.draft-campaign.do", "copywriter", 1], ["launch-a.schedule-publish.do", "publisher", 1],
     ]);
     expect(saga.steps[2]!.action!.outputs).toEqual({ scheduleId: "sched-launch-a.schedule-publish.do", slot: "slot-blog-2027-03-01T090000.000Z", publishAt: "2027-03-01T09:00:00.000Z", alreadyScheduled: false });
+    // One trace for the whole saga: every step's task continued it.
+    expect(saga.traceId).toBe(sagaTraceId("launch-a"));
+    for (const s of saga.steps) expect((await desk.terminal(s.action!.taskId)).traceId).toBe(saga.traceId);
     const again = await mesh.startSaga("launch-a", input("spring", "2027-03-01T09:00:00Z"));
     expect([again.alreadyStarted, SagaStatus[again.saga!.status]]).toEqual([true, "COMPLETED"]);
   }, 120_000);
@@ -193,7 +196,7 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
     await mesh.waitFor("launch-cli", "the booking held for approval", (s) => s.steps[2]?.action?.attempts === 1);
     const { stdout } = await cli(["get", "launch-cli"]);
     expect(stdout.split("\n").slice(0, 5)).toEqual([
-      "saga launch-cli  campaign-launch  running  (started by operator)",
+      `saga launch-cli  campaign-launch  running  (started by operator; trace ${sagaTraceId("launch-cli")})`,
       "  reserve-budget: budget.reserve completed by budgeter (1 attempt)  task launch-cli.reserve-budget.do",
       "  draft-campaign: campaign.draft completed by copywriter (1 attempt)  task launch-cli.draft-campaign.do",
       "  schedule-publish: publish.schedule running (1 attempt)  task launch-cli.schedule-publish.do",

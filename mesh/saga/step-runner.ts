@@ -4,7 +4,8 @@
  * step's deterministic task id, so that a redo (a redelivered event, a restarted
  * coordinator or gateway) joins the running task or answers its stored result
  * instead of running it twice. A task the gateway answers before it ends (held
- * for a human approval) is followed with `WatchResult` until it does.
+ * for a human approval) is followed with `WatchResult` until it does. Every call
+ * continues the saga's own trace (saga-trace.ts).
  */
 import { Code } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
@@ -15,6 +16,7 @@ import type { GrpcClient } from "../client/grpc-client.js";
 import { codeName, errorDetailOf, isRetryable, toConnectError } from "../errors.js";
 import { isTerminal, stateName } from "../tasks/task-states.js";
 import type { JsonObject } from "./saga-definition.js";
+import { sagaTraceparent } from "./saga-trace.js";
 import type { StepError } from "./saga-state.js";
 
 /** One delegation to run. */
@@ -80,7 +82,7 @@ export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner
 /** One Delegate (and watch) through the gateway. */
 function createSingleAttempt(gateway: GrpcClient, token: () => Promise<string>, timeoutMs: number) {
   return async (d: StepDelegation, signal: AbortSignal): Promise<StepOutcome & { unreachable?: boolean }> => {
-    const metadata = async () => ({ authorization: `Bearer ${await token()}` });
+    const metadata = async () => ({ authorization: `Bearer ${await token()}`, traceparent: sagaTraceparent(d.sagaId, d.taskId) });
     try {
       const res = await gateway.unary(DelegationService.method.delegate, { taskId: d.taskId, correlationId: d.sagaId, intent: d.intent, inputs: d.inputs as never }, {
         metadata: await metadata(), signal, deadline: Date.now() + timeoutMs,

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { SagaActionState, SagaSchema, SagaStatus } from "../../gen/agentmesh/v1/saga_pb.js";
 import type { Saga, SagaAction } from "../../gen/agentmesh/v1/saga_pb.js";
+import { sagaTraceId } from "../../mesh/index.js";
 import type { ActionState, SagaAction as SagaActionRecord, SagaState, SagaStatus as Status } from "../../mesh/index.js";
 
 const statuses: Record<Status, SagaStatus> = {
@@ -32,6 +33,7 @@ export function sagaMessage(state: SagaState): Saga {
     trail: state.trail.map((e) => ({ seq: e.seq, time: timestampFromDate(new Date(e.at)), event: e.event, step: e.step ?? "", taskId: e.taskId ?? "", detail: e.detail })),
     createdAt: timestampFromDate(new Date(state.createdAt)),
     updatedAt: timestampFromDate(new Date(state.updatedAt)),
+    traceId: sagaTraceId(state.sagaId),
   });
 }
 
