@@ -6,6 +6,8 @@
  *   agentmesh delegate --intent X --input file.json
  *   agentmesh result TASK_ID           the result of a task, in any state
  *   agentmesh agents                   the agents and replicas the gateway knows
+ *   agentmesh delegate --intent X --input file.json --queued   accepted at once; follow it with `tasks get ID --watch`
+ *   agentmesh tasks list|get|dlq|retry   queued tasks and the dead-letter queue (cli/task-commands.ts)
  *   agentmesh artifacts put FILE --task ID | get URI   large inputs and outputs by signed link (cli/artifact-commands.ts)
  *   agentmesh approvals list|approve|deny   human decisions on what policy held back (cli/approval-commands.ts)
  *   agentmesh sagas start NAME --input file.json | get ID   event-driven sagas (cli/saga-commands.ts)
@@ -23,13 +25,14 @@ import { randomUUID } from "node:crypto";
 import { toJsonString } from "@bufbuild/protobuf";
 import { ApprovalState } from "../gen/agentmesh/v1/approval_pb.js";
 import { DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
-import { ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
+import { DelegationMode, ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { createGrpcClient, ensureDevKeys, issueToken, loadSigningKey, roles } from "../mesh/index.js";
 import type { GrpcClient, Role } from "../mesh/index.js";
 import { formatApproval, listApprovals, registerApprovalCommands } from "./approval-commands.js";
 import { registerArtifactCommands } from "./artifact-commands.js";
+import { registerTaskCommands } from "./task-commands.js";
 import { cliAuth } from "./cli-identity.js";
 import { printError, printResult } from "./cli-output.js";
 import { readCliConfig } from "./config.js";
@@ -104,11 +107,13 @@ function createProgram(config: CliConfig): Command {
     .option("--task-id <id>", "idempotency key (default: a new UUID)")
     .option("--timeout <ms>", "deadline of the call", "60000")
     .option("--json", "print the result as proto JSON")
+    .option("--queued", "queue the task (mode QUEUED): answered at once; follow it with `agentmesh tasks get ID --watch`")
     .addOption(gatewayOption())
-    .action(async (o: { intent: string; input: string; taskId?: string; timeout: string; json?: boolean; gateway: string }) => {
+    .action(async (o: { intent: string; input: string; taskId?: string; timeout: string; json?: boolean; queued?: boolean; gateway: string }) => {
       const text = o.input === "-" ? await readStdin() : await readFile(o.input, "utf8");
       try {
-        const result = await delegate(config, o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout));
+        const mode = o.queued === true ? DelegationMode.QUEUED : DelegationMode.SYNC;
+        const result = await delegate(config, o.gateway, o.intent, JSON.parse(text) as Record<string, unknown>, o.taskId ?? randomUUID(), Number(o.timeout), mode);
         if (o.json === true) process.stdout.write(toJsonString(ResultSchema, result, { prettySpaces: 2 }) + "\n");
         else printResult(result);
         if (o.json !== true && result.state === TaskState.AWAITING_APPROVAL) await callGateway(o.gateway, (client) => printHeld(client, config, result.taskId, o.gateway));
@@ -148,6 +153,7 @@ function createProgram(config: CliConfig): Command {
 
   registerApprovalCommands(program, config, gatewayOption);
   registerArtifactCommands(program, config);
+  registerTaskCommands(program, config, gatewayOption);
 
   registerPolicyCommands(program);
   registerTraceCommand(program, config);
@@ -175,10 +181,10 @@ async function up(o: UpOptions, home: string) {
 }
 
 /** Delegates a task through the gateway as the operator; resolves to its result (AWAITING_APPROVAL when policy holds it for a human). */
-async function delegate(config: CliConfig, gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number): Promise<Result> {
+async function delegate(config: CliConfig, gateway: string, intent: string, inputs: Record<string, unknown>, taskId: string, timeoutMs: number, mode = DelegationMode.SYNC): Promise<Result> {
   const client = createGrpcClient(gateway);
   try {
-    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + timeoutMs });
+    const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never, mode }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + timeoutMs });
     return res.result!;
   } finally {
     client.close();
