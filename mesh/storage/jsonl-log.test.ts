@@ -89,4 +89,23 @@ describe("openJsonlLog", () => {
     expect(synced.length).toBe(1);
     expect(readFileSync(path, "utf8")).toBe('"a"\n"b"\n"c"\n');
   });
+
+  it("keeps only the newest value of a key waiting in a batch, at its first place, and makes only that one", async () => {
+    const { synced } = watchSyncs(20);
+    const log = openJsonlLog<{ k: string; v: number }>(path);
+    const made: string[] = [];
+    const value = (k: string, v: number) => () => {
+      made.push(`${k}${v}`);
+      return { k, v };
+    };
+    const first = log.appendLatest("a", value("a", 0));
+    await new Promise((r) => setTimeout(r, 5)); // a0 is on its way: the next appends wait together
+    const waiting = [log.appendLatest("a", value("a", 1)), log.appendLatest("b", value("b", 1)), log.appendLatest("a", value("a", 2))];
+    await Promise.all([first, ...waiting]);
+    expect(made).toEqual(["a0", "a2", "b1"]);
+    expect(synced.length).toBe(2);
+    // a0 had been written; a1 was replaced by a2 before its batch went out, at a1's place.
+    expect(log.readAll()).toEqual([{ k: "a", v: 0 }, { k: "a", v: 2 }, { k: "b", v: 1 }]);
+    await log.close();
+  });
 });

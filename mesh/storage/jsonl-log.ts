@@ -24,6 +24,15 @@ export interface JsonlLog<T> {
   append(value: T): Promise<void>;
   /** Appends values as lines in one write (one `fdatasync` for the lot); resolves once they are on disk. */
   appendAll(values: readonly T[]): Promise<void>;
+  /**
+   * Appends, as a line, the value `value()` returns when its batch is written. A
+   * later `appendLatest` of the same `key` made while this one still waits for
+   * its batch replaces it, at its place: a batch holds each key's newest value
+   * once, and only that one is made and encoded (the task journal's start and
+   * final record of a short task). Resolves once its batch is on disk, holding
+   * this value or a newer one of the key; `value` throwing fails the batch.
+   */
+  appendLatest(key: string, value: () => T): Promise<void>;
   /** Waits for pending appends and closes the file. */
   close(): Promise<void>;
 }
@@ -34,8 +43,14 @@ export function openJsonlLog<T>(path: string): JsonlLog<T> {
   if (!existsSync(path)) closeSync(openSync(path, "a"));
   let handle: Promise<FileHandle> | undefined;
   let queue: Promise<void> = Promise.resolve();
+  /** A batch: encoded lines, or values made at write time (`appendLatest`) at the index of their key. */
+  interface Batch {
+    readonly parts: (string | (() => T))[];
+    readonly keys: Map<string, number>;
+    written: Promise<void>;
+  }
   /** The batch that appends join until the write before it is done; undefined when none waits. */
-  let waiting: { text: string[]; written: Promise<void> } | undefined;
+  let waiting: Batch | undefined;
   const writeBatch = async (text: string) => {
     handle ??= open(path, "a");
     try {
@@ -49,22 +64,31 @@ export function openJsonlLog<T>(path: string): JsonlLog<T> {
       throw err;
     }
   };
-  const appendAll = (values: readonly T[]): Promise<void> => {
-    const text = values.map((v) => JSON.stringify(v) + "\n").join("");
-    if (waiting !== undefined) {
-      waiting.text.push(text);
-      return waiting.written;
-    }
-    const batch: { text: string[]; written: Promise<void> } = { text: [text], written: Promise.resolve() };
+  /** The waiting batch, opened (and queued behind the one before) if none waits. */
+  const batch = (): Batch => {
+    if (waiting !== undefined) return waiting;
+    const b: Batch = { parts: [], keys: new Map(), written: Promise.resolve() };
     // Each batch waits for the one before, whether that one succeeded or not;
     // from then on it takes no more appends (they form the next batch).
-    batch.written = queue.catch(() => undefined).then(() => {
-      if (waiting === batch) waiting = undefined;
-      return writeBatch(batch.text.join(""));
+    b.written = queue.catch(() => undefined).then(() => {
+      if (waiting === b) waiting = undefined;
+      return writeBatch(b.parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p()) + "\n")).join(""));
     });
-    waiting = batch;
-    queue = batch.written;
-    return batch.written;
+    waiting = b;
+    queue = b.written;
+    return b;
+  };
+  const appendAll = (values: readonly T[]): Promise<void> => {
+    const b = batch();
+    b.parts.push(values.map((v) => JSON.stringify(v) + "\n").join(""));
+    return b.written;
+  };
+  const appendLatest = (key: string, value: () => T): Promise<void> => {
+    const b = batch();
+    const at = b.keys.get(key);
+    if (at === undefined) b.keys.set(key, b.parts.push(value) - 1);
+    else b.parts[at] = value;
+    return b.written;
   };
   return {
     readAll() {
@@ -81,6 +105,7 @@ export function openJsonlLog<T>(path: string): JsonlLog<T> {
     },
     append: (value) => appendAll([value]),
     appendAll,
+    appendLatest,
     async close() {
       await queue.catch(() => undefined);
       if (handle !== undefined) await (await handle).close();

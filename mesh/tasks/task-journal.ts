@@ -1,8 +1,10 @@
 /**
  * A durable log of task records on local disk: one line per record change
- * (JSON with the result in binary protobuf, base64). Replaying it restores every
- * task's last snapshot, so a restarted service still answers `GetResult` and
- * never re-executes a completed task id.
+ * (JSON with the result in binary protobuf, base64), except that a change made
+ * while the task's previous one still waits to be written replaces it (a short
+ * task's start and final record often share a write; jsonl-log.ts). Replaying it
+ * restores every task's last snapshot, so a restarted service still answers
+ * `GetResult` and never re-executes a completed task id.
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ResultSchema } from "../../gen/agentmesh/v1/task_pb.js";
@@ -13,7 +15,11 @@ import type { TaskRecord } from "./task-store.js";
 export interface TaskJournal {
   /** Every record's last snapshot, in first-seen order (`settled` is decided by the store). */
   replay(): TaskRecord[];
-  /** Appends a snapshot; resolves once it is written (and synced). */
+  /**
+   * Appends a snapshot; resolves once it, or a newer snapshot of the same task
+   * appended while it waited for its write, is written (and synced). The snapshot
+   * is encoded when it is written; `rec`'s fields are read now.
+   */
   append(record: TaskRecord): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,7 +47,8 @@ export function createFileTaskJournal(path: string): TaskJournal {
       return [...byId.values()];
     },
     append(rec) {
-      return log.append({ t: rec.taskId, f: rec.fingerprint, o: rec.owner, r: Buffer.from(toBinary(ResultSchema, rec.result)).toString("base64") });
+      const { taskId, fingerprint, owner, result } = rec;
+      return log.appendLatest(taskId, () => ({ t: taskId, f: fingerprint, o: owner, r: Buffer.from(toBinary(ResultSchema, result)).toString("base64") }));
     },
     close: () => log.close(),
   };

@@ -358,7 +358,8 @@ describe("createTaskStore with a file journal", () => {
     expectStarted(claim(before, "t-1"));
     await before.finish("t-1", completed("t-1"));
     await first.close();
-    expect(readFileSync(path, "utf8").split("\n")).toHaveLength(3);
+    // Whole lines only (the start and the final record may share one line: task-journal.ts).
+    expect(readFileSync(path, "utf8")).toMatch(/^(\{[^\n]*\}\n)+$/);
     appendFileSync(path, '{"t":"t-1","f":"fp-1","o":"supervisor","r":"CgN0LTE');
 
     const after = createTaskStore(journal());
