@@ -57,7 +57,7 @@ function newArtifactId(): string {
 
 /**
  * Opens (creating unless it exists) the artifact bucket on connection `nc`, which
- * stays the caller's to close, and brings an existing bucket to the replicas and
+ * stays the caller's to close, and brings an existing bucket towards the replicas and
  * limits of `options.storage`. `put` throws `ArtifactTooLargeError` past
  * `maxBytes` (nothing is kept); `get` throws `ArtifactDigestError` when the bytes
  * read do not match the recorded digest. Throws `QueueReplicasError` when the

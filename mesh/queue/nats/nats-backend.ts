@@ -19,7 +19,7 @@ import type { NatsStorageSettings } from "./nats-storage.js";
  * several processes may open the same backend at once. The connection reconnects
  * without limit (a restarted server is picked up again); queue settings default as
  * in `QueueSettings`, storage settings (replicas, retention) as in nats-storage.ts,
- * and existing streams and buckets are brought to the storage settings.
+ * and existing streams and buckets are brought towards them (raised, never lowered).
  * Throws `RangeError` for invalid settings (before connecting), the connection's
  * error when no server answers, `QueueReplicasError` when the server cannot place
  * the replicas (e.g. 3 on a single server), and JetStream's error when the server

@@ -40,7 +40,7 @@ function isWrongLastSequence(err: unknown): boolean {
 
 /**
  * Opens (creating unless it exists) the KV bucket on connection `nc`, which stays
- * the caller's to close, and brings an existing bucket to the replicas and limits
+ * the caller's to close, and brings an existing bucket towards the replicas and limits
  * of `options.storage`. Throws `QueueReplicasError` when the server cannot place
  * the replicas, and JetStream's error when the server has no JetStream.
  */

@@ -27,7 +27,7 @@ export interface NatsQueueOptions {
 /**
  * Opens the task queue on connection `nc` (which stays the caller's to close),
  * creating its streams unless they exist (safe when several processes open it at
- * once) and bringing existing ones to the replicas and limits of `options.storage`.
+ * once) and bringing existing ones towards the replicas and limits of `options.storage`.
  * Throws `RangeError` for invalid settings, `QueueReplicasError` when the server
  * cannot place the replicas, and JetStream's error when the server has no JetStream.
  */

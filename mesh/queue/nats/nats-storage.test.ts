@@ -140,6 +140,22 @@ describe("NATS storage on a single nats-server", () => {
     expect((await configOf("KV_agentmesh")).max_age).toBe(nanos(2 * day));
   });
 
+  it("raises a set age or byte limit but never lowers or removes it, so differently configured processes settle on the largest", async () => {
+    await deleteAll();
+    await (await openNatsBackend(server.url, { retentionMs: 2 * day, kvMaxBytes: 4 << 20 })).close();
+    // Lower, or none at all: kept as set.
+    await (await openNatsBackend(server.url, { retentionMs: 1 * day, kvMaxBytes: 1 << 20 })).close();
+    expect(await configOf("KV_agentmesh")).toMatchObject({ max_age: nanos(2 * day), max_bytes: 4 << 20 });
+    await (await openNatsBackend(server.url, { retentionMs: 0, deadLetterRetentionMs: 0, kvMaxBytes: -1 })).close();
+    expect(await configOf("KV_agentmesh")).toMatchObject({ max_age: nanos(2 * day), max_bytes: 4 << 20 });
+    expect(await configOf(attemptStream)).toMatchObject({ max_age: nanos(2 * day) });
+    // Higher: raised.
+    await (await openNatsBackend(server.url, { retentionMs: 3 * day, kvMaxBytes: 8 << 20 })).close();
+    expect(await configOf("KV_agentmesh")).toMatchObject({ max_age: nanos(3 * day), max_bytes: 8 << 20 });
+    expect(await configOf(attemptStream)).toMatchObject({ max_age: nanos(3 * day) });
+    expect(await configOf(deadLetterStream)).toMatchObject({ max_age: nanos(3 * day) });
+  });
+
   it("drops KV records and artifacts once their age has passed, and refuses an upload past the artifact store's limit while tasks still queue", async () => {
     await deleteAll();
     const backend: QueueBackend = await openNatsBackend(server.url, { retentionMs: 1_000, artifactTtlMs: 1_000, artifactMaxBytes: 64 * 1024 });

@@ -135,19 +135,35 @@ export function streamLimitConfig(limits: StreamLimits): Pick<StreamConfig, "num
 }
 
 /**
- * Brings existing stream `name` to `limits`: raises its replicas when it has fewer
- * (JetStream copies the data to the new peers; a stream with more replicas keeps
- * them), and sets its max_age and max_bytes (a shorter age or a smaller size drops
- * the oldest messages past it at once). Several processes may run this at once:
- * each sends the same update. Resolves to true when it updated the stream.
+ * The limit an existing stream should move to, or undefined to keep `current`:
+ * a stream without a limit (`none`) gets the configured one, and a set limit is
+ * only raised. So an open never drops data that the stream would otherwise keep,
+ * and processes configured differently (say, mid-rollout) never undo each other:
+ * the limit settles on the largest configured. Shortening or removing a limit is
+ * an edit by hand (docs/queue.md).
+ */
+function raisedLimit(current: number, wanted: number, none: number): number | undefined {
+  if (wanted === none || wanted === current) return undefined;
+  return current === none || wanted > current ? wanted : undefined;
+}
+
+/**
+ * Brings existing stream `name` towards `limits`: raises its replicas when it has
+ * fewer (JetStream copies the data to the new peers; a stream with more replicas
+ * keeps them), sets max_age and max_bytes on a stream that has none (messages past
+ * them are dropped at once) and raises them when they are lower than configured;
+ * it never lowers a limit (see `raisedLimit`). Several processes may run this at
+ * once: each sends the same update. Resolves to true when it updated the stream.
  */
 export async function reconcileStreamLimits(jsm: JetStreamManager, name: string, limits: StreamLimits): Promise<boolean> {
   const { config } = await jsm.streams.info(name);
   const wanted = streamLimitConfig(limits);
   const update: Partial<StreamConfig> = {};
   if (config.num_replicas < wanted.num_replicas) update.num_replicas = wanted.num_replicas;
-  if (config.max_age !== wanted.max_age) update.max_age = wanted.max_age;
-  if (config.max_bytes !== wanted.max_bytes) update.max_bytes = wanted.max_bytes;
+  const maxAge = raisedLimit(config.max_age, wanted.max_age, 0);
+  if (maxAge !== undefined) update.max_age = maxAge;
+  const maxBytes = raisedLimit(config.max_bytes, wanted.max_bytes, -1);
+  if (maxBytes !== undefined) update.max_bytes = maxBytes;
   if (Object.keys(update).length === 0) return false;
   await withReplicaCheck(Math.max(config.num_replicas, limits.replicas), name, () => jsm.streams.update(name, update));
   return true;

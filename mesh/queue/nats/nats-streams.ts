@@ -112,8 +112,8 @@ export function queueStreamConfigs(storage: ResolvedNatsStorage = resolveNatsSto
 }
 
 /**
- * Creates the queue's streams unless they exist, and brings existing ones to the
- * replicas and limits of `storage` (see `reconcileStreamLimits`). Several processes
+ * Creates the queue's streams unless they exist, and brings existing ones towards
+ * the replicas and limits of `storage` (raised, never lowered: `reconcileStreamLimits`). Several processes
  * run this at once: creating the same configuration again succeeds, and an existing
  * stream keeps the rest of its configuration.
  * Throws `QueueReplicasError` when the server cannot place the replicas, and what
