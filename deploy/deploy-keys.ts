@@ -17,6 +17,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
+import { kubectlApply } from "./render-manifests.js";
 
 const servicesDir = fileURLToPath(new URL("../services", import.meta.url));
 
@@ -96,7 +97,7 @@ export async function writeDeployKeys(dir: string, processes: readonly string[] 
  * `agentmesh-signing-<process>` (signing-key.jwk.json).
  */
 export function kubectlSecretCommands(dir: string, namespace = "agentmesh", processes: readonly string[] = meshProcesses): string[] {
-  const apply = "--dry-run=client -o yaml | kubectl apply -f -";
+  const apply = `--dry-run=client -o yaml | ${kubectlApply}`;
   return [
     `kubectl -n ${namespace} create secret generic agentmesh-auth --from-file=jwks.json=${join(dir, "jwks.json")} --from-file=role-keys.json=${join(dir, "role-keys.json")} ${apply}`,
     ...processes.map((p) => `kubectl -n ${namespace} create secret generic agentmesh-signing-${p} --from-file=signing-key.jwk.json=${join(dir, p, "signing-key.jwk.json")} ${apply}`),

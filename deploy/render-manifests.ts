@@ -14,6 +14,15 @@ import { promisify } from "node:util";
 /** deploy/k8s, the kustomize tree. */
 export const k8sDir = fileURLToPath(new URL("./k8s", import.meta.url));
 
+/**
+ * How the rendered manifests (and the Secrets) are applied: server-side, so no
+ * kubectl.kubernetes.io/last-applied-configuration annotation is written. That
+ * annotation would hold a second copy of each object and is limited to 262,144
+ * bytes, which the policy bundle's ConfigMap alone comes near; an object is
+ * then limited only by etcd's request size (about 1.5 MiB; docs/deploy.md).
+ */
+export const kubectlApply = "kubectl apply --server-side --field-manager=agentmesh -f -";
+
 /** The overlays under deploy/k8s/overlays (dev, prod), sorted. */
 export function listOverlays(): string[] {
   return readdirSync(join(k8sDir, "overlays"), { withFileTypes: true })

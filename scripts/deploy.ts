@@ -2,7 +2,8 @@
  * Deployment helpers (npm run -s deploy -- <command>):
  *
  *   render <overlay>   print the manifests of deploy/k8s/overlays/<overlay> (dev, prod),
- *                      rendered by the pinned kustomize (built on first use)
+ *                      rendered by the pinned kustomize (built on first use), for
+ *                      `| kubectl apply --server-side --field-manager=agentmesh -f -`
  *   keys [dir]         make the deployment's keys in dir (default .agentmesh/deploy-keys)
  *                      and print the kubectl commands that store them as Secrets
  *

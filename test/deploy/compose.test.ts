@@ -159,6 +159,19 @@ describe("docker-compose.yml", () => {
     });
   });
 
+  it("every documented docker compose command passes the env file: Compose interpolates the whole file, ${AGENTMESH_AUTH_ROLE_KEYS:?} too, for every subcommand", async () => {
+    expect(text).toMatch(/\$\{AGENTMESH_AUTH_ROLE_KEYS:\?/);
+    const commands: string[] = [];
+    for (const file of ["docker-compose.yml", "docs/deploy.md", "README.md"]) {
+      const doc = await readFile(join(repoRoot, file), "utf8");
+      // A command: `docker compose` then an option or a subcommand, with what comes before it on the line (an env prefix).
+      for (const m of doc.matchAll(/^.*?(?:\S+=\S+\s+)?docker compose (?:-|[a-z]+\b).*$/gm)) commands.push(`${file}: ${m[0].trim()}`);
+    }
+    expect(commands.filter((c) => c.startsWith("docs/deploy.md")).length).toBeGreaterThanOrEqual(4);
+    const withEnvFile = /(?:docker compose --env-file \.agentmesh\/deploy-keys\/compose\.env |COMPOSE_ENV_FILES=\.agentmesh\/deploy-keys\/compose\.env docker compose )/;
+    expect(commands.filter((c) => !withEnvFile.test(c))).toEqual([]);
+  });
+
   it("runs every container with a read-only root filesystem, no capabilities and no privilege escalation; the mesh as the manifests' user", () => {
     for (const w of workloads(objects)) {
       const s = compose.services[w.metadata.name]!;

@@ -16,7 +16,7 @@ import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { listOverlays } from "../../deploy/render-manifests.js";
+import { kubectlApply, listOverlays } from "../../deploy/render-manifests.js";
 import { kubectlSecretCommands, meshProcesses } from "../../deploy/deploy-keys.js";
 import { testToolPath } from "../../tools/test-tools.js";
 import { repoRoot } from "../../tools/tool-path.js";
@@ -206,6 +206,13 @@ describe("deploy/k8s overlays", () => {
     expect([...new Set(referenced)].sort()).toEqual([...documented.keys()].sort());
   });
 
+  it.each(overlays)("%s: every object fits etcd's request limit with room to spare (server-side apply keeps no second copy in an annotation)", async (overlay) => {
+    // etcd refuses a request over about 1.5 MiB; fail well before, at 900 KiB.
+    const budget = 900 * 1024;
+    const sizes = (await renderedObjects(overlay)).map((o) => ({ name: `${o.kind}/${o.metadata.name}`, bytes: Buffer.byteLength(JSON.stringify(o)) }));
+    expect(sizes.filter((s) => s.bytes > budget)).toEqual([]);
+  });
+
   it.each(overlays)("%s: every workload has a PodDisruptionBudget that lets a node drain", async (overlay) => {
     const objects = await renderedObjects(overlay);
     const pdbs = objects.filter((o) => o.kind === "PodDisruptionBudget") as unknown as IPodDisruptionBudget[];
@@ -345,6 +352,21 @@ describe("the repository", () => {
       expect(text, file).not.toMatch(/"d"\s*:\s*"[A-Za-z0-9_-]{20,}"/);
     }
     await expect(git("check-ignore", "-q", ".agentmesh/deploy-keys/gateway/signing-key.jwk.json")).resolves.toBeDefined();
+  });
+});
+
+describe("how the manifests are applied", () => {
+  it("every documented kubectl apply, and the keys script's, is server-side (no 256 KiB last-applied annotation)", async () => {
+    const files = ["docs/deploy.md", "README.md", "deploy/k8s/base/kustomization.yaml", "deploy/k8s/overlays/dev/kustomization.yaml", "deploy/k8s/overlays/prod/kustomization.yaml", "scripts/deploy.ts"];
+    const applies: { where: string; command: string }[] = [];
+    for (const file of files) {
+      const text = await readFile(join(repoRoot, file), "utf8");
+      // `kubectl apply -k` is only named (it cannot render the base), never run.
+      for (const m of text.matchAll(/kubectl apply(?! -k)[^\n`]*/g)) applies.push({ where: file, command: m[0] });
+    }
+    for (const cmd of kubectlSecretCommands("/keys")) applies.push({ where: "kubectlSecretCommands", command: cmd.slice(cmd.indexOf("kubectl apply")) });
+    expect(applies.filter((a) => a.where === "docs/deploy.md").length).toBeGreaterThanOrEqual(4);
+    expect(applies.filter((a) => !a.command.startsWith(kubectlApply))).toEqual([]);
   });
 });
 
