@@ -16,7 +16,7 @@ import { nanos } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ArtifactDigestError, ArtifactTooLargeError } from "../queue-errors.js";
 import type { ArtifactInfo, ArtifactStore } from "../queue-types.js";
-import { reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
+import { asStoreFull, reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
 import type { NatsStorageSettings } from "./nats-storage.js";
 
 /** The bucket the backend's artifacts use unless told otherwise. */
@@ -60,8 +60,9 @@ function newArtifactId(): string {
  * stays the caller's to close, and brings an existing bucket towards the replicas and
  * limits of `options.storage`. `put` throws `ArtifactTooLargeError` past
  * `maxBytes` (nothing is kept); `get` throws `ArtifactDigestError` when the bytes
- * read do not match the recorded digest. Throws `QueueReplicasError` when the
- * server cannot place the replicas.
+ * read do not match the recorded digest, and `QueueStoreFullError` when the store
+ * holds its byte limit. Throws `QueueReplicasError` when the server cannot place
+ * the replicas.
  */
 export async function openNatsArtifacts(nc: NatsConnection, options: NatsArtifactsOptions = {}): Promise<ArtifactStore> {
   const storage = resolveNatsStorage(options.storage);
@@ -106,7 +107,7 @@ export async function openNatsArtifacts(nc: NatsConnection, options: NatsArtifac
       try {
         info = await os.put({ name: id, metadata: { [mediaTypeKey]: mediaType } }, stream);
       } catch (err) {
-        throw tooLarge ?? err;
+        throw tooLarge ?? asStoreFull(err, "the artifact store", "AGENTMESH_ARTIFACT_STORE_MAX_BYTES", storage.artifactMaxBytes);
       }
       const computed = `sha256:${hash.digest("hex")}`;
       const stored = toArtifactInfo(info);

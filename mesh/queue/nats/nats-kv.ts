@@ -12,7 +12,7 @@ import { JetStreamApiError, JetStreamApiCodes, StorageType, jetstreamManager } f
 import type { NatsConnection, QueuedIterator } from "@nats-io/transport-node";
 import { decodeKvKey, encodeKvKey } from "../queue-types.js";
 import type { KvChange, KvEntry, KvStore } from "../queue-types.js";
-import { reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
+import { asStoreFull, reconcileStreamLimits, resolveNatsStorage, withReplicaCheck } from "./nats-storage.js";
 import type { NatsStorageSettings } from "./nats-storage.js";
 
 /** The bucket the backend's store uses unless told otherwise. */
@@ -42,7 +42,8 @@ function isWrongLastSequence(err: unknown): boolean {
  * Opens (creating unless it exists) the KV bucket on connection `nc`, which stays
  * the caller's to close, and brings an existing bucket towards the replicas and limits
  * of `options.storage`. Throws `QueueReplicasError` when the server cannot place
- * the replicas, and JetStream's error when the server has no JetStream.
+ * the replicas, and JetStream's error when the server has no JetStream; writes
+ * past the bucket's byte limit throw `QueueStoreFullError`.
  */
 export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}): Promise<KvStore> {
   const storage = resolveNatsStorage(options.storage);
@@ -52,6 +53,7 @@ export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}
     new Kvm(nc).create(bucket, { history: 1, storage: StorageType.File, replicas: storage.replicas, ttl: storage.retentionMs, max_bytes: storage.kvMaxBytes }),
   );
   await reconcileStreamLimits(await jetstreamManager(nc), stream, { replicas: storage.replicas, maxAgeMs: storage.retentionMs, maxBytes: storage.kvMaxBytes });
+  const full = (err: unknown) => asStoreFull(err, `the KV bucket ${bucket}`, "AGENTMESH_QUEUE_KV_MAX_BYTES", storage.kvMaxBytes);
   const watchers = new Set<QueuedIterator<KvWatchEntry>>();
   // Writes through this store wait until the watches started before them are
   // listening, so a watch sees every write made after `watch()` returned.
@@ -69,7 +71,9 @@ export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}
 
     async put(key, value) {
       await afterWatchesStart();
-      return kv.put(natsKvKey(key), value);
+      return kv.put(natsKvKey(key), value).catch((err: unknown) => {
+        throw full(err);
+      });
     },
 
     async create(key, value) {
@@ -78,7 +82,7 @@ export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}
         return await kv.create(natsKvKey(key), value);
       } catch (err) {
         if (isWrongLastSequence(err)) return undefined;
-        throw err;
+        throw full(err);
       }
     },
 
@@ -89,7 +93,7 @@ export async function openNatsKv(nc: NatsConnection, options: NatsKvOptions = {}
         return await kv.update(natsKvKey(key), value, revision);
       } catch (err) {
         if (isWrongLastSequence(err)) return undefined;
-        throw err;
+        throw full(err);
       }
     },
 

@@ -9,7 +9,7 @@ import { readMeshConfig } from "../../config.js";
 import { openQueueBackend } from "../backend.js";
 import type { QueueBackend } from "../queue-types.js";
 import { openNatsBackend } from "./nats-backend.js";
-import { QueueReplicasError, resolveNatsStorage } from "./nats-storage.js";
+import { QueueReplicasError, QueueStoreFullError, resolveNatsStorage } from "./nats-storage.js";
 import { attemptStream, deadLetterStream, taskStream } from "./nats-streams.js";
 
 const day = 86_400_000;
@@ -156,6 +156,19 @@ describe("NATS storage on a single nats-server", () => {
     expect(await configOf(deadLetterStream)).toMatchObject({ max_age: nanos(3 * day) });
   });
 
+  it("refuses KV writes past the bucket's byte limit with an error naming AGENTMESH_QUEUE_KV_MAX_BYTES", async () => {
+    await deleteAll();
+    const backend = await openNatsBackend(server.url, { kvMaxBytes: 4096 });
+    try {
+      await backend.store.put("result/small", bytes("fits"));
+      await expect(backend.store.put("result/large", new Uint8Array(8192))).rejects.toThrow(/^the KV bucket agentmesh is full: AGENTMESH_QUEUE_KV_MAX_BYTES=4096 bytes reached/);
+      await expect(backend.store.create("result/large", new Uint8Array(8192))).rejects.toBeInstanceOf(QueueStoreFullError);
+      expect(await backend.store.get("result/small")).toBeDefined();
+    } finally {
+      await backend.close();
+    }
+  });
+
   it("drops KV records and artifacts once their age has passed, and refuses an upload past the artifact store's limit while tasks still queue", async () => {
     await deleteAll();
     const backend: QueueBackend = await openNatsBackend(server.url, { retentionMs: 1_000, artifactTtlMs: 1_000, artifactMaxBytes: 64 * 1024 });
@@ -169,7 +182,9 @@ describe("NATS storage on a single nats-server", () => {
       await backend.store.put("result/t-new", bytes("new"));
       expect(await backend.store.get("result/t-new")).toBeDefined();
 
-      await expect(backend.artifacts.put(new Uint8Array(100 * 1024), { mediaType: "application/octet-stream" })).rejects.toThrow();
+      const refused = await backend.artifacts.put(new Uint8Array(100 * 1024), { mediaType: "application/octet-stream" }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(QueueStoreFullError);
+      expect((refused as Error).message).toBe("the artifact store is full: AGENTMESH_ARTIFACT_STORE_MAX_BYTES=65536 bytes reached, writes are refused until older entries expire or are deleted (or the limit is raised)");
       expect((await backend.queue.enqueue({ id: "t-2", subject: "echo", data: bytes("task") })).duplicate).toBe(false);
     } finally {
       await backend.close();

@@ -168,3 +168,24 @@ export async function reconcileStreamLimits(jsm: JetStreamManager, name: string,
   await withReplicaCheck(Math.max(config.num_replicas, limits.replicas), name, () => jsm.streams.update(name, update));
   return true;
 }
+
+/** JetStream: a message could not be stored (its description says why). */
+const storeFailed = 10077;
+
+/** A KV bucket or the object store reached its configured byte limit: writes are refused until older entries expire or are deleted. */
+export class QueueStoreFullError extends Error {
+  override readonly name = "QueueStoreFullError";
+
+  constructor(what: string, variable: string, maxBytes: number, cause: unknown) {
+    super(`${what} is full: ${variable}=${maxBytes} bytes reached, writes are refused until older entries expire or are deleted (or the limit is raised)`, { cause });
+  }
+}
+
+/**
+ * `err` as a {@link QueueStoreFullError} when it is JetStream refusing a write past
+ * `maxBytes`, else `err` itself.
+ */
+export function asStoreFull(err: unknown, what: string, variable: string, maxBytes: number): unknown {
+  const full = err instanceof JetStreamApiError && err.code === storeFailed && err.message.includes("maximum bytes exceeded");
+  return full ? new QueueStoreFullError(what, variable, maxBytes, err) : err;
+}
