@@ -198,6 +198,27 @@ describe.each(overlays)("deploy/k8s %s: durable state", (overlay) => {
   });
 });
 
+describe.each(overlays)("deploy/k8s %s: NATS storage", (overlay) => {
+  it("every mesh process keeps as many copies of each stream as there are NATS servers (AGENTMESH_QUEUE_REPLICAS), within the store's size", async () => {
+    const objects = await renderedObjects(overlay);
+    const nats = find<Workload>(objects, "StatefulSet", "nats");
+    const servers = nats.spec.replicas ?? 1;
+    const conf = find<K8sObject & IConfigMap>(objects, "ConfigMap", volumeConfigMap(nats, "config")).data!["nats.conf"]!;
+    // nats-server reads "16GB" as bytes with a decimal or binary unit; take the smaller.
+    const store = /max_file_store:\s*(\d+)\s*([KMGT]?)B?\b/i.exec(conf);
+    expect(store, "nats.conf sets max_file_store").not.toBeNull();
+    const storeBytes = Number(store![1]) * 1000 ** " KMGT".indexOf(store![2]!.toUpperCase() || " ");
+    for (const w of meshWorkloads(objects)) {
+      const settings = (await readProcessConfig(w.metadata.name, await containerEnv(w))).queue.settings;
+      // Fewer copies than servers: a server's loss takes its streams with it; more: the streams cannot be placed.
+      expect(settings.replicas, `${w.metadata.name} AGENTMESH_QUEUE_REPLICAS`).toBe(servers);
+      // Each server holds a copy of every stream: the bounded ones must leave room for the queue and the KV bucket.
+      const bounded = [settings.artifactMaxBytes, settings.deadLetterMaxBytes, settings.kvMaxBytes].filter((b) => b > 0);
+      expect(bounded.reduce((a, b) => a + b, 0), `${w.metadata.name} byte limits`).toBeLessThan(storeBytes * 0.75);
+    }
+  });
+});
+
 /** Expects the paths of `fields` of the process's config to be on a writable PersistentVolumeClaim (ReadWriteOnce) that is rendered. */
 async function expectOnClaim(objects: readonly K8sObject[], w: Workload, fields: readonly string[]): Promise<void> {
   const name = w.metadata.name;
