@@ -331,6 +331,8 @@ describe.each(overlays)("deploy/k8s %s: the mesh processes' environment", (overl
         expect(offers).toBe(await readFile(join(repoRoot, "config", "agent-offers.json"), "utf8"));
         const agents = Object.keys((JSON.parse(offers) as { agents: Record<string, unknown> }).agents).sort();
         expect(agents, "config/agent-offers.json lists every agent deployed").toEqual(agentWorkloads(objects).map((m) => m.metadata.name).sort());
+        // No static cards (docs/deploy.md): a static card would grant its intents without a registration.
+        expect(readGatewayConfig(await containerEnv(w)).agentCardsPath, "AGENTMESH_AGENT_CARDS").toBeUndefined();
       }
     }
   });
