@@ -12,7 +12,7 @@ import { nanos } from "@nats-io/transport-node";
 export interface NatsStorageSettings {
   /** num_replicas of the three queue streams, the KV bucket and the object store, 1–5; default 1. */
   readonly replicas?: number;
-  /** max_age of KV records (task records, idempotency records, saga state) and of attempt records, in ms; 0: unlimited; default 7 days. */
+  /** max_age of KV records (task records, saga state) and of attempt records, in ms; 0: unlimited; default 7 days. */
   readonly retentionMs?: number;
   /** max_age of dead letters, in ms; 0: unlimited; default `retentionMs` (a dead letter is of use only while its task record lasts), at least 2 min. */
   readonly deadLetterRetentionMs?: number;
