@@ -10,7 +10,8 @@
  *   compensated: the draft is withdrawn, then the budget released, each once;
  * - a saga whose coordinator is SIGKILLed while a step is in progress completes
  *   once the coordinator runs again, each effect once, with a complete trail;
- *   so does one whose gateway is SIGKILLed and started again meanwhile;
+ *   so does one whose gateway is SIGKILLed and started again meanwhile, and one
+ *   whose worker is down when its step comes and is started again;
  * - `agentmesh sagas start|get` start and show a saga; policy refuses a start by
  *   a caller without the saga's scope.
  */
@@ -182,6 +183,21 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
     const mine = async (ledger: "budget" | "drafts" | "calendar") => (await mesh.effects(ledger)).filter((e) => e.taskId.startsWith("launch-d.")).map((e) => [e.kind, e.taskId]);
     expect(await mine("calendar")).toEqual([["publish.scheduled", "launch-d.schedule-publish.do"]]);
     expect(await mine("budget")).toEqual([["budget.reserved", "launch-d.reserve-budget.do"]]);
+  }, 120_000);
+
+  it("completes a saga whose worker was down when its step came and was started again, each effect once", async () => {
+    await mesh.kill("budgeter");
+    await mesh.startSaga("launch-e", input("harvest", "2027-10-01T09:00:00Z"));
+    // The coordinator keeps trying the step in place while no budgeter is there.
+    await mesh.waitFor("launch-e", "the reservation being tried", (s) => s.steps[0]?.action?.attempts === 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await mesh.restart("budgeter");
+    await approvePublication(desk, "launch-e");
+    const saga = await mesh.waitFor("launch-e", "ended", ended);
+    expect(SagaStatus[saga.status], saga.trail.map((e) => `${e.event} ${e.step}: ${e.detail}`).join("\n")).toBe("COMPLETED");
+    expect(trailOf(saga)).toEqual(["saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"), ...forward("schedule-publish"), "saga.completed"]);
+    const budget = (await mesh.effects("budget")).filter((e) => e.taskId.startsWith("launch-e.")).map((e) => [e.kind, e.taskId]);
+    expect(budget).toEqual([["budget.reserved", "launch-e.reserve-budget.do"]]);
   }, 120_000);
 
   const cli = async (args: string[], env: Record<string, string> = {}) =>
