@@ -38,7 +38,7 @@ import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshHandler } from "../call.js";
 import { errorDetailOf, taskErrorOf, toConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Delivery, QueueBackend, QueueConsumer } from "../queue/queue-types.js";
+import type { Delivery, KvChange, QueueBackend, QueueConsumer } from "../queue/queue-types.js";
 import { advanceSharedRecord, deadLetteredError, decodeQueuedTask, decodeSharedRecord, readSharedRecord, sharedTaskKey, taskSubject } from "../queue/queued-task.js";
 import type { QueuedTask } from "../queue/queued-task.js";
 import { withState } from "../tasks/result-builder.js";
@@ -72,8 +72,22 @@ export interface QueueWorker {
 
 /** Starts consuming the queues of `o.intents`. */
 export function startQueueWorker(o: QueueWorkerOptions): QueueWorker {
+  // One watch of the shared records for every running task (a watch each would cost the store a reader each).
+  const watchers = new Map<string, Set<(change: KvChange) => void>>();
+  const stopWatching = o.backend.store.watch("result/", (change) => {
+    for (const listener of watchers.get(change.key) ?? []) listener(change);
+  });
+  const watch: WatchRecord = (key, listener) => {
+    let set = watchers.get(key);
+    if (set === undefined) watchers.set(key, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) watchers.delete(key);
+    };
+  };
   const consumers: QueueConsumer[] = o.intents.map((intent) =>
-    o.backend.queue.consume(taskSubject(intent), (delivery) => runDelivery(o, delivery), { maxInFlight: o.maxInFlight }));
+    o.backend.queue.consume(taskSubject(intent), (delivery) => runDelivery(o, watch, delivery), { maxInFlight: o.maxInFlight }));
   return {
     async stop(graceMs) {
       const stopped = Promise.all(consumers.map((c) => c.stop()));
@@ -81,12 +95,16 @@ export function startQueueWorker(o: QueueWorkerOptions): QueueWorker {
       const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
       const inTime = await Promise.race([stopped.then(() => true), late]);
       clearTimeout(timer);
+      stopWatching();
       if (!inTime) o.logger.warn("stopping with queued tasks still running: the queue gives them to another replica after the ack wait", { grace_ms: graceMs });
     },
   };
 }
 
-async function runDelivery(o: QueueWorkerOptions, delivery: Delivery): Promise<void> {
+/** Follows one shared record's changes until the returned function is called. */
+type WatchRecord = (key: string, listener: (change: KvChange) => void) => () => void;
+
+async function runDelivery(o: QueueWorkerOptions, watch: WatchRecord, delivery: Delivery): Promise<void> {
   let task: QueuedTask;
   try {
     task = decodeQueuedTask(delivery.data);
@@ -98,8 +116,8 @@ async function runDelivery(o: QueueWorkerOptions, delivery: Delivery): Promise<v
   const key = sharedTaskKey(taskId);
   // Watching before the record is read: a Cancel that lands from here on is seen.
   let owner: string | undefined;
-  const stopWatching = o.backend.store.watch(key, (change) => {
-    if (change.key !== key || change.value === undefined) return;
+  const stopWatching = watch(key, (change) => {
+    if (change.value === undefined) return;
     const result = decodeSharedRecord(change.value).result;
     // With the owner, a Cancel that overtakes the run's start is remembered by the local store.
     if (result.state === TaskState.CANCELED) o.tasks.cancel(taskId, result.error?.message ?? "canceled", owner).catch(() => undefined);
