@@ -156,6 +156,13 @@ describe("NATS storage on a single nats-server", () => {
     expect(await configOf(deadLetterStream)).toMatchObject({ max_age: nanos(3 * day) });
   });
 
+  it("sets an age shorter than the duplicate window on a stream made without one", async () => {
+    await deleteAll();
+    await (await openNatsBackend(server.url, { retentionMs: 0, artifactTtlMs: 0 })).close();
+    await (await openNatsBackend(server.url, { retentionMs: 30_000, artifactTtlMs: 30_000 })).close();
+    for (const name of [attemptStream, "KV_agentmesh", "OBJ_agentmesh-artifacts"]) expect(await configOf(name), name).toMatchObject({ max_age: nanos(30_000), duplicate_window: nanos(30_000) });
+  });
+
   it("refuses KV writes past the bucket's byte limit with an error naming AGENTMESH_QUEUE_KV_MAX_BYTES", async () => {
     await deleteAll();
     const backend = await openNatsBackend(server.url, { kvMaxBytes: 4096 });

@@ -161,7 +161,11 @@ export async function reconcileStreamLimits(jsm: JetStreamManager, name: string,
   const update: Partial<StreamConfig> = {};
   if (config.num_replicas < wanted.num_replicas) update.num_replicas = wanted.num_replicas;
   const maxAge = raisedLimit(config.max_age, wanted.max_age, 0);
-  if (maxAge !== undefined) update.max_age = maxAge;
+  if (maxAge !== undefined) {
+    update.max_age = maxAge;
+    // JetStream wants the duplicate window within max_age (it shortens it itself only on create).
+    if (config.duplicate_window > maxAge) update.duplicate_window = maxAge;
+  }
   const maxBytes = raisedLimit(config.max_bytes, wanted.max_bytes, -1);
   if (maxBytes !== undefined) update.max_bytes = maxBytes;
   if (Object.keys(update).length === 0) return false;
