@@ -53,8 +53,9 @@ describe("createGatewayStepRunner", () => {
     const gateway = createGrpcClient(`127.0.0.1:${await closedPort()}`);
     try {
       const started = Date.now();
-      const outcome = await createGatewayStepRunner({ gateway, token: () => Promise.resolve("t"), unavailableRetryMs: 800 })(delegation, new AbortController().signal);
+      const outcome = await createGatewayStepRunner({ gateway, token: () => Promise.resolve("t"), unavailableRetryMs: 1_000 })(delegation, new AbortController().signal);
       expect(outcome).toEqual({ kind: "retry", message: "unavailable: the service at this hop could not be reached" });
+      // Tried at 0, after 250 ms and after 500 ms more; the next pause (1 s) would pass the 1 s budget.
       expect(Date.now() - started).toBeGreaterThanOrEqual(250 + 500);
     } finally {
       gateway.close();
