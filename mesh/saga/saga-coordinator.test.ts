@@ -52,7 +52,7 @@ async function coordinator(runStep: StepRunner, maxStepAttempts = 4) {
   const backend = await openEmbeddedBackend(dir, { ackWaitMs: 5_000, backoffMs: [20], maxDeliveries: 5, pollIntervalMs: 10 });
   backends.push(backend);
   const store = createSagaStore(backend.store);
-  const c = startSagaCoordinator({ queue: backend.queue, store, definitions: new Map([[saga.name, saga]]), runStep, logger: createLogger("test", "error"), maxStepAttempts, retryBackoffMs: [20] });
+  const c = startSagaCoordinator({ queue: backend.queue, store, definitions: new Map([[saga.name, saga]]), runStep, logger: createLogger("test", "error"), maxStepAttempts, retryBackoffMs: [20], heartbeatMs: 1_000 });
   coordinators.push(c);
   return { backend, store, coordinator: c };
 }
