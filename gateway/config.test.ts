@@ -23,7 +23,8 @@ describe("readGatewayConfig's artifact settings", () => {
 
   it.each([
     [{ AGENTMESH_MAX_ARTIFACT_BYTES: "0" }, "AGENTMESH_MAX_ARTIFACT_BYTES must be a positive integer"],
-    [{ AGENTMESH_ARTIFACT_LINK_TTL_S: "soon" }, "AGENTMESH_ARTIFACT_LINK_TTL_S must be a positive integer"],
+    [{ AGENTMESH_ARTIFACT_LINK_TTL_S: "soon" }, 'AGENTMESH_ARTIFACT_LINK_TTL_S must be a non-negative integer, not "soon"'],
+    [{ AGENTMESH_ARTIFACT_LINK_TTL_S: "0" }, "AGENTMESH_ARTIFACT_LINK_TTL_S must be a positive integer"],
   ])("refuses %o, naming the variable", (env, message) => {
     expect(() => readGatewayConfig(env)).toThrow(new Error(message));
   });

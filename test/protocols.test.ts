@@ -98,6 +98,7 @@ describe("buf curl with server reflection", () => {
       "agentmesh.v1.ApprovalService",
       "agentmesh.v1.AuditService",
       "agentmesh.v1.DelegationService",
+      "agentmesh.v1.QueueService",
       "agentmesh.v1.RegistryService",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
