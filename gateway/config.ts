@@ -9,9 +9,14 @@
  * | AGENTMESH_RETRY_ATTEMPTS | 3 | attempts per call on UNAVAILABLE, including the first |
  * | AGENTMESH_ARTIFACTS_ADDRESS | gRPC host, gRPC port + 2 (127.0.0.1:7072) | host:port of the artifact endpoint (HTTP: `PUT /v1/artifacts?task_id=<task>` uploads, `GET <signed link>` fetches; see gateway/artifact-http.ts); port 0 (the default when the gRPC port is 0): any free port. Agents find it at the same place by default (AGENTMESH_ARTIFACTS_URL, mesh/config.ts) |
  * | AGENTMESH_MAX_ARTIFACT_BYTES | 67108864 | largest artifact upload (413 above) |
- * | AGENTMESH_ARTIFACT_LINK_TTL_S | 3600 | lifetime of a signed artifact link |
+ * | AGENTMESH_ARTIFACT_LINK_TTL_S | 3600 | lifetime of a signed artifact link, at most 604800 (7 days: links that live longer are refused); a link must outlive the wait of the task it is handed to: raise it towards AGENTMESH_QUEUE_TOKEN_TTL_S (86400) when queued tasks may wait longer than an hour. AGENTMESH_ARTIFACT_TTL_S (mesh/config.ts) must be at least this |
+ * | AGENTMESH_ARTIFACT_MAX_UPLOADS | 32 | uploads in progress at once on this gateway; more are refused with 429 (`too_many_uploads`) |
+ * | AGENTMESH_ARTIFACT_MAX_UPLOADS_PER_CALLER | 4 | uploads in progress at once per caller (429 above) |
+ * | AGENTMESH_ARTIFACT_MAX_READS | 8 | fetches being answered at once (each holds its artifact in memory); more are refused with 429 (`too_many_reads`) |
+ * | AGENTMESH_ARTIFACT_REQUEST_TIMEOUT_S | 120 | longest an artifact request may take to arrive, body included (Node's `server.requestTimeout`); a slower upload is cut off with 408 |
+ * | AGENTMESH_ARTIFACT_HEADERS_TIMEOUT_S | 15 | longest a request's headers may take to arrive (`server.headersTimeout`) |
  */
-import { readMeshConfig, splitAddress } from "../mesh/index.js";
+import { maxArtifactLinkTtlSeconds, readMeshConfig, splitAddress } from "../mesh/index.js";
 import type { MeshConfig } from "../mesh/index.js";
 
 /** Default gateway ports: gRPC 7070, Connect / gRPC-Web 7071. */
@@ -23,8 +28,23 @@ export interface GatewayConfig extends MeshConfig {
   readonly agentOffersPath: string | undefined;
   readonly leaseTtlMs: number;
   readonly retryAttempts: number;
-  /** Artifact endpoint: listen address, largest upload, link lifetime. */
-  readonly artifacts: { readonly address: string; readonly maxBytes: number; readonly linkTtlSeconds: number };
+  /** Artifact endpoint: listen address, largest upload, link lifetime, and its limits. */
+  readonly artifacts: ArtifactEndpointConfig;
+}
+
+/** The artifact endpoint's settings (the AGENTMESH_ARTIFACT* rows above). */
+export interface ArtifactEndpointConfig {
+  readonly address: string;
+  readonly maxBytes: number;
+  readonly linkTtlSeconds: number;
+  /** Uploads in progress at once, overall and per caller. */
+  readonly maxUploads: number;
+  readonly maxUploadsPerCaller: number;
+  /** Fetches being answered at once. */
+  readonly maxReads: number;
+  /** Node's `server.requestTimeout` and `server.headersTimeout`, in seconds. */
+  readonly requestTimeoutSeconds: number;
+  readonly headersTimeoutSeconds: number;
 }
 
 /**
@@ -44,8 +64,30 @@ export function readGatewayConfig(env: Readonly<Record<string, string | undefine
   const attempts = Number(env.AGENTMESH_RETRY_ATTEMPTS ?? 3);
   if (!Number.isInteger(lease) || lease < 1000) throw new Error("AGENTMESH_LEASE_TTL_MS must be an integer of at least 1000");
   if (!Number.isInteger(attempts) || attempts < 1) throw new Error("AGENTMESH_RETRY_ATTEMPTS must be a positive integer");
-  const artifacts = { address: env.AGENTMESH_ARTIFACTS_ADDRESS ?? defaultArtifactsAddress(mesh.grpcAddress), maxBytes: Number(env.AGENTMESH_MAX_ARTIFACT_BYTES ?? 64 * 1024 * 1024), linkTtlSeconds: Number(env.AGENTMESH_ARTIFACT_LINK_TTL_S ?? 3600) };
-  if (!Number.isInteger(artifacts.maxBytes) || artifacts.maxBytes < 1) throw new Error("AGENTMESH_MAX_ARTIFACT_BYTES must be a positive integer");
-  if (!Number.isInteger(artifacts.linkTtlSeconds) || artifacts.linkTtlSeconds < 1) throw new Error("AGENTMESH_ARTIFACT_LINK_TTL_S must be a positive integer");
+  const artifacts = readArtifactEndpointConfig(env, mesh.grpcAddress);
   return { ...mesh, agentCardsPath: env.AGENTMESH_AGENT_CARDS, agentOffersPath: env.AGENTMESH_AGENT_OFFERS, leaseTtlMs: lease, retryAttempts: attempts, artifacts };
+}
+
+/** The AGENTMESH_ARTIFACT* settings of the endpoint. */
+function readArtifactEndpointConfig(env: Readonly<Record<string, string | undefined>>, grpcAddress: string): ArtifactEndpointConfig {
+  const positive = (name: string, fallback: number, max = Number.MAX_SAFE_INTEGER) => {
+    const v = Number(env[name] ?? fallback);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
+    if (v > max) throw new Error(`${name} must be at most ${max}, not ${v}`);
+    return v;
+  };
+  const artifacts: ArtifactEndpointConfig = {
+    address: env.AGENTMESH_ARTIFACTS_ADDRESS ?? defaultArtifactsAddress(grpcAddress),
+    maxBytes: positive("AGENTMESH_MAX_ARTIFACT_BYTES", 64 * 1024 * 1024),
+    linkTtlSeconds: positive("AGENTMESH_ARTIFACT_LINK_TTL_S", 3600, maxArtifactLinkTtlSeconds),
+    maxUploads: positive("AGENTMESH_ARTIFACT_MAX_UPLOADS", 32),
+    maxUploadsPerCaller: positive("AGENTMESH_ARTIFACT_MAX_UPLOADS_PER_CALLER", 4),
+    maxReads: positive("AGENTMESH_ARTIFACT_MAX_READS", 8),
+    requestTimeoutSeconds: positive("AGENTMESH_ARTIFACT_REQUEST_TIMEOUT_S", 120),
+    headersTimeoutSeconds: positive("AGENTMESH_ARTIFACT_HEADERS_TIMEOUT_S", 15),
+  };
+  if (artifacts.headersTimeoutSeconds > artifacts.requestTimeoutSeconds) {
+    throw new Error(`AGENTMESH_ARTIFACT_HEADERS_TIMEOUT_S (${artifacts.headersTimeoutSeconds}) must be at most AGENTMESH_ARTIFACT_REQUEST_TIMEOUT_S (${artifacts.requestTimeoutSeconds})`);
+  }
+  return artifacts;
 }

@@ -6,11 +6,11 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exportJWK, generateKeyPair, jwtVerify } from "jose";
+import { SignJWT, exportJWK, generateKeyPair, jwtVerify } from "jose";
 import type { JsonWebKey } from "node:crypto";
 import { createTestKeys, foreignSigningKey } from "../../test/support/test-keys.js";
 import type { TestKeys } from "../../test/support/test-keys.js";
-import { issueToken } from "../auth/tokens.js";
+import { issueToken, tokenIssuer } from "../auth/tokens.js";
 import type { SigningKey } from "../auth/keys.js";
 import { ArtifactLinkError } from "./artifact-link-error.js";
 import { artifactLinkAudience, artifactLinkType, artifactLinkUri, signArtifactLink } from "./artifact-link.js";
@@ -120,6 +120,37 @@ describe("signArtifactLink and createArtifactLinkVerifier", () => {
   ])("verifyUri refuses %s", (_name, uri, reason, message) => {
     const err = refusal(() => verifier.verifyUri(uri(jws0), now));
     expect([err.reason, err.message]).toEqual([reason, message]);
+  });
+
+  /** A link for `claims` signed with the mesh's key, issued at `iat`, with `iss` and `aud` as given. */
+  const signedWith = (o: { iss?: string; aud?: string; iat?: number; exp?: number }) =>
+    new SignJWT({ art: claims.artifactId, dig: claims.digest, size: claims.size, mt: claims.mediaType, task: claims.taskId, ...(o.iat === undefined ? {} : { iat: o.iat }) })
+      .setProtectedHeader({ alg: keys.key.alg, kid: keys.key.kid, typ: artifactLinkType })
+      .setIssuer(o.iss ?? tokenIssuer)
+      .setAudience(o.aud ?? artifactLinkAudience)
+      .setSubject(claims.uploader)
+      .setExpirationTime(o.exp ?? claims.expiresAt)
+      .sign(keys.key.key);
+
+  it("accepts a link it would sign itself, and refuses one from another issuer or for another audience", async () => {
+    expect(verifier.verify(await signedWith({ iat: now / 1000 }), now)).toEqual(claims);
+    for (const o of [{ iss: "someone-else" }, { aud: tokenIssuer }, { aud: "agentmesh:other" }]) {
+      const signed = await signedWith({ ...o, iat: now / 1000 });
+      expect(refusal(() => verifier.verify(signed, now)).message).toBe("not a link signed by the mesh: it was not issued by the mesh for artifacts");
+    }
+  });
+
+  it("refuses a link without an issue time, or one that lives longer than 7 days (or the configured maximum)", async () => {
+    const iat = now / 1000;
+    const [noIat, week, longer, ten, tenAndOne] = await Promise.all([
+      signedWith({}), signedWith({ iat, exp: iat + 7 * 86_400 }), signedWith({ iat, exp: iat + 7 * 86_400 + 1 }), signedWith({ iat, exp: iat + 600 }), signedWith({ iat, exp: iat + 601 }),
+    ]);
+    expect(refusal(() => verifier.verify(noIat, now)).message).toBe("not a link signed by the mesh: claim 'iat' is missing");
+    expect(verifier.verify(week, now).expiresAt).toBe(iat + 7 * 86_400);
+    expect(refusal(() => verifier.verify(longer, now)).message).toBe("not a link signed by the mesh: its lifetime (604801 s) is longer than the 604800 s a link may live");
+    const short = createArtifactLinkVerifier({ keys: jwks(keys.paths.jwksPath), maxLifetimeSeconds: 600 });
+    expect(short.verify(ten, now).expiresAt).toBe(iat + 600);
+    expect(refusal(() => short.verify(tenAndOne, now)).message).toBe("not a link signed by the mesh: its lifetime (601 s) is longer than the 600 s a link may live");
   });
 
   it("verifyUri accepts the link URI it was signed for, whatever the host", () => {

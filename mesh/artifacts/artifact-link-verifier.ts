@@ -13,7 +13,7 @@ import { readFile } from "node:fs/promises";
 import type { RoleKeys } from "../auth/tokens.js";
 import { tokenIssuer } from "../auth/tokens.js";
 import { ArtifactLinkError } from "./artifact-link-error.js";
-import { artifactLinkAudience, artifactLinkType, parseArtifactLinkUri } from "./artifact-link.js";
+import { artifactLinkAudience, artifactLinkType, maxArtifactLinkTtlSeconds, parseArtifactLinkUri } from "./artifact-link.js";
 import type { ArtifactLinkClaims } from "./artifact-link.js";
 
 /** Checks a link's JWS and returns its claims; throws `ArtifactLinkError` (`link_invalid`, `link_expired`). */
@@ -32,6 +32,8 @@ export interface ArtifactLinkVerifierOptions {
   readonly roleKeys?: RoleKeys;
   /** Allowed clock skew on expiry; default 5 s. */
   readonly clockToleranceSeconds?: number;
+  /** Longest lifetime (exp - iat) of a link it accepts; default `maxArtifactLinkTtlSeconds` (7 days). */
+  readonly maxLifetimeSeconds?: number;
 }
 
 interface PinnedKey {
@@ -51,6 +53,7 @@ const algorithms: Readonly<Record<string, { hash: string | null; ec?: true }>> =
 /** Creates a verifier over `keys`; throws when a key lacks `kid`, names no supported `alg`, or does not import. */
 export function createArtifactLinkVerifier(options: ArtifactLinkVerifierOptions): ArtifactLinkVerifier {
   const tolerance = options.clockToleranceSeconds ?? 5;
+  const maxLifetime = options.maxLifetimeSeconds ?? maxArtifactLinkTtlSeconds;
   const keys = new Map<string, PinnedKey>();
   for (const jwk of options.keys) {
     const { kid, alg } = jwk as { kid?: unknown; alg?: unknown };
@@ -73,7 +76,12 @@ export function createArtifactLinkVerifier(options: ArtifactLinkVerifierOptions)
     if (pinned === undefined || pinned.alg !== header.alg) throw invalid("no trusted key signed it");
     if (gatewayKids !== undefined && !gatewayKids.has(header.kid as string)) throw invalid("its key may not sign for the gateway");
     if (!signatureHolds(pinned, `${h}.${p}`, Buffer.from(s, "base64url"))) throw invalid("signature verification failed");
-    const claims = readClaims(decodeJson(p));
+    const payload = decodeJson(p);
+    const claims = readClaims(payload);
+    const { iat } = payload as { iat?: unknown };
+    if (typeof iat !== "number" || !Number.isFinite(iat)) throw invalid("claim 'iat' is missing");
+    // However the key was used, a link lives no longer than the mesh allows.
+    if (claims.expiresAt - iat > maxLifetime) throw invalid(`its lifetime (${claims.expiresAt - iat} s) is longer than the ${maxLifetime} s a link may live`);
     if (now / 1000 > claims.expiresAt + tolerance) {
       throw new ArtifactLinkError("link_expired", `the link expired at ${new Date(claims.expiresAt * 1000).toISOString()}: ask the task's owner for a new one`);
     }

@@ -27,6 +27,12 @@ export const artifactLinkType = "agentmesh-artifact+jwt";
 /** The audience of an artifact link. */
 export const artifactLinkAudience = `${tokenIssuer}:artifacts`;
 
+/**
+ * Longest lifetime (exp - iat) a link may have: 7 days. The verifier refuses a
+ * longer one, and the gateway refuses AGENTMESH_ARTIFACT_LINK_TTL_S above it.
+ */
+export const maxArtifactLinkTtlSeconds = 7 * 86_400;
+
 /** The path of the artifacts collection on the gateway's artifact endpoint. */
 export const artifactsPath = "/v1/artifacts";
 
