@@ -16,7 +16,7 @@ import { newSagaState } from "./saga-state.js";
 import type { SagaState } from "./saga-state.js";
 import { createSagaStore } from "./saga-store.js";
 import { startSaga } from "./start-saga.js";
-import type { StepOutcome, StepRunner } from "./step-runner.js";
+import type { StepCanceller, StepOutcome, StepRunner } from "./step-runner.js";
 import { tripSaga } from "./trip-saga.fixture.js";
 
 const saga = tripSaga;
@@ -48,11 +48,19 @@ afterEach(async () => {
 });
 
 /** Opens the backend in `dir` (as another process on the machine would) and starts a coordinator on it. */
-async function coordinator(runStep: StepRunner, maxStepAttempts = 4) {
+/** A canceller standing in for the gateway: records each Cancel and answers how the task ended (canceled, by default). */
+function scriptedCanceller(end: (taskId: string) => StepOutcome = () => canceled): { cancelStep: StepCanceller; cancels: string[] } {
+  const cancels: string[] = [];
+  return { cancels, cancelStep: (d) => (cancels.push(d.taskId), Promise.resolve(end(d.taskId))) };
+}
+
+const canceled: StepOutcome = { kind: "failed", error: { code: "canceled", reason: "canceled", message: "canceled by the saga" } };
+
+async function coordinator(runStep: StepRunner, maxStepAttempts = 4, cancelStep: StepCanceller = scriptedCanceller().cancelStep) {
   const backend = await openEmbeddedBackend(dir, { ackWaitMs: 5_000, backoffMs: [20], maxDeliveries: 5, pollIntervalMs: 10 });
   backends.push(backend);
   const store = createSagaStore(backend.store);
-  const c = startSagaCoordinator({ queue: backend.queue, store, definitions: new Map([[saga.name, saga]]), runStep, logger: createLogger("test", "error"), maxStepAttempts, retryBackoffMs: [20], heartbeatMs: 1_000 });
+  const c = startSagaCoordinator({ queue: backend.queue, store, definitions: new Map([[saga.name, saga]]), runStep, cancelStep, logger: createLogger("test", "error"), maxStepAttempts, retryBackoffMs: [20], heartbeatMs: 1_000 });
   coordinators.push(c);
   return { backend, store, coordinator: c };
 }
@@ -80,14 +88,40 @@ describe("startSagaCoordinator", () => {
     ]);
   });
 
-  it("fails a step for good after its last attempt and undoes the completed steps in reverse, each once", async () => {
-    const runner = scriptedRunner((taskId) => (taskId === "t2.car.do" ? { kind: "retry", message: "unavailable: no worker" } : done(taskId)));
-    const { backend, store } = await coordinator(runner.runStep, 3);
+  it("cancels a step out of attempts, then undoes it and the completed steps in reverse, each once", async () => {
+    const runner = scriptedRunner((taskId) => (taskId === "t2.car.do" ? { kind: "retry", message: "deadline_exceeded: the step took too long" } : done(taskId)));
+    const canceller = scriptedCanceller();
+    const { backend, store } = await coordinator(runner.runStep, 3, canceller.cancelStep);
     await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "t2", input: { city: "Oslo" }, startedBy: "alice" });
     const state = await ended(async () => (await store.get("t2"))?.state);
     expect(state.status).toBe("compensated");
-    expect(runner.calls).toEqual(["t2.flight.do", "t2.hotel.do", "t2.car.do", "t2.car.do", "t2.car.do", "t2.hotel.undo", "t2.flight.undo"]);
-    expect(state.steps[2]!.do.error).toEqual({ code: "unavailable", reason: "retries_exhausted", message: "gave up after 3 attempts; the last failed with unavailable: no worker" });
+    expect(canceller.cancels).toEqual(["t2.car.do"]);
+    // The car may have been booked before the Cancel stopped it: its undo runs first, from its task id.
+    expect(runner.calls).toEqual(["t2.flight.do", "t2.hotel.do", "t2.car.do", "t2.car.do", "t2.car.do", "t2.car.undo", "t2.hotel.undo", "t2.flight.undo"]);
+    expect(state.steps[2]!.do).toMatchObject({ state: "failed", uncertain: true, error: { code: "unavailable", reason: "retries_exhausted", message: "gave up after 3 attempts; the last failed with deadline_exceeded: the step took too long" } });
+    expect(state.steps.map((s) => s.undo.state)).toEqual(["completed", "completed", "completed"]);
+  });
+
+  it("records a step out of attempts as completed when its task completed before the Cancel reached it", async () => {
+    const runner = scriptedRunner((taskId) => (taskId === "t3.hotel.do" ? { kind: "retry", message: "unavailable: worker lost" } : done(taskId)));
+    const canceller = scriptedCanceller((taskId) => done(taskId));
+    const { backend, store } = await coordinator(runner.runStep, 2, canceller.cancelStep);
+    await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "t3", input: { city: "Oslo" }, startedBy: "alice" });
+    const state = await ended(async () => (await store.get("t3"))?.state);
+    expect([state.status, canceller.cancels]).toEqual(["completed", ["t3.hotel.do"]]);
+    expect(runner.calls).toEqual(["t3.flight.do", "t3.hotel.do", "t3.hotel.do", "t3.car.do"]);
+    expect(state.steps[1]!.do).toMatchObject({ state: "completed", outputs: { booking: "t3.hotel.do" } });
+  });
+
+  it("ends a step whose undo finds nothing after an unknown outcome as undone: the step never took effect", async () => {
+    const runner = scriptedRunner((taskId) => (taskId === "t4.hotel.do" ? { kind: "retry", message: "unavailable: worker lost" }
+      : taskId === "t4.hotel.undo" ? { kind: "failed", error: { code: "not_found", reason: "booking_not_found", message: "no booking" } } : done(taskId)));
+    const { backend, store } = await coordinator(runner.runStep, 2);
+    await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "t4", input: { city: "Oslo" }, startedBy: "alice" });
+    const state = await ended(async () => (await store.get("t4"))?.state);
+    expect(state.status).toBe("compensated");
+    expect(runner.calls).toEqual(["t4.flight.do", "t4.hotel.do", "t4.hotel.do", "t4.hotel.undo", "t4.flight.undo"]);
+    expect(state.trail.find((e) => e.event === "compensation.completed" && e.step === "hotel")!.detail).toBe("hotel.cancel found nothing to undo (booking_not_found): hotel never took effect");
   });
 
   it("runs each delegation of many sagas once with two coordinators on one backend, and absorbs a repeated start", async () => {

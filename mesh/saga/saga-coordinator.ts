@@ -8,8 +8,11 @@
  * the step through the gateway (step-runner.ts) and publishes its outcome.
  *
  * Retries: a step whose delegation failed in a way a retry may fix is nak'ed and
- * delivered again after a back-off, with the same task id; after
- * `maxStepAttempts` deliveries it fails for good and the saga compensates.
+ * delivered again after a back-off, with the same task id. After
+ * `maxStepAttempts` deliveries its outcome is unknown (the task may still run, or
+ * have run): the coordinator cancels the task through the gateway and reads how
+ * it ended. Completed counts as completed; anything else fails the step for good
+ * as `uncertain`, and the saga compensates it too, before the steps before it.
  */
 import type { Delivery, QueueConsumer, TaskQueue } from "../queue/queue-types.js";
 import type { Logger } from "../logger.js";
@@ -20,7 +23,7 @@ import type { SagaState, StepError } from "./saga-state.js";
 import { SagaNotFoundError } from "./saga-store.js";
 import type { SagaStore } from "./saga-store.js";
 import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
-import type { StepOutcome, StepRunner } from "./step-runner.js";
+import type { StepCanceller, StepOutcome, StepRunner } from "./step-runner.js";
 
 /** Options of `startSagaCoordinator`. */
 export interface SagaCoordinatorOptions {
@@ -29,6 +32,8 @@ export interface SagaCoordinatorOptions {
   /** The sagas this coordinator can drive, by name. */
   readonly definitions: ReadonlyMap<string, SagaDefinition>;
   readonly runStep: StepRunner;
+  /** Cancels a delegation whose outcome is unknown and reads how it ended (step-runner.ts). */
+  readonly cancelStep: StepCanceller;
   readonly logger: Logger;
   /** Deliveries of a step request before its delegation fails for good; default 4 (keep it below the queue's `maxDeliveries`). */
   readonly maxStepAttempts?: number;
@@ -86,11 +91,36 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
       return delivery.nak(outcome.message, backoff[Math.min(attempts, backoff.length) - 1]);
     }
     const step = event.step;
-    const result: SagaEvent = outcome.kind === "completed"
-      ? { kind: "step.completed", sagaId: event.sagaId, step, phase: event.phase, agent: outcome.agent, outputs: outcome.outputs, attempts }
-      : { kind: "step.failed", sagaId: event.sagaId, step, phase: event.phase, attempts, error: outcome.kind === "failed" ? outcome.error : exhausted(attempts, outcome.message) };
+    // Out of attempts, the delegation's outcome is unknown: it may still run, or have run.
+    // Cancel it and take its end as the outcome; only a completed task counts as completed.
+    const settled = outcome.kind === "retry" ? await settleUnknown(state, event, delivery, outcome.message) : outcome;
+    const ids = { sagaId: event.sagaId, step, phase: event.phase, attempts };
+    const result: SagaEvent = settled.kind === "completed"
+      ? { kind: "step.completed", ...ids, agent: settled.agent, outputs: settled.outputs }
+      : outcome.kind === "retry"
+        ? { kind: "step.failed", ...ids, error: exhausted(attempts, outcome.message), uncertain: true }
+        : { kind: "step.failed", ...ids, error: settled.kind === "failed" ? settled.error : exhausted(attempts, settled.message) };
     await publishSagaEvent(o.queue, result);
     await delivery.ack();
+  };
+
+  /** Cancels the requested step's task (its outcome is unknown) and reads how it ended. */
+  const settleUnknown = async (state: SagaState, event: StepRequestedEvent, delivery: Delivery, lastError: string): Promise<StepOutcome> => {
+    const taskId = state.steps[event.step]![event.phase].taskId;
+    o.logger.warn("saga step out of attempts; canceling its task", { saga_id: event.sagaId, step: event.step, phase: event.phase, task_id: taskId, error: lastError });
+    return withHeartbeat(delivery, () => o.cancelStep({ sagaId: state.sagaId, taskId }, `saga ${state.sagaId} gave up on this step after ${plural(delivery.attempt)}: ${lastError}`, stopping.signal));
+  };
+
+  /** Runs `work`, telling the queue every `heartbeatMs` that the delivery is still worked on. */
+  const withHeartbeat = async <T>(delivery: Delivery, work: () => Promise<T>): Promise<T> => {
+    const timer = setInterval(() => {
+      delivery.working().catch((err: unknown) => o.logger.warn("could not extend the delivery", { saga_id: delivery.headers["saga-id"], error: String(err) }));
+    }, heartbeatMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
   };
 
   /** Delegates the requested step, telling the queue every `heartbeatMs` that the delivery is still worked on. */
@@ -104,14 +134,7 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
       return { kind: "failed", error: { code: "invalid_argument", reason: "step_inputs_failed", message: `building the inputs of ${state.steps[event.step]!.name} failed: ${(err as Error).message}` } };
     }
     const action = state.steps[event.step]![event.phase];
-    const timer = setInterval(() => {
-      delivery.working().catch((err: unknown) => o.logger.warn("could not extend the delivery", { saga_id: event.sagaId, error: String(err) }));
-    }, heartbeatMs);
-    try {
-      return await o.runStep({ sagaId: state.sagaId, taskId: action.taskId, intent: action.intent, inputs }, stopping.signal);
-    } finally {
-      clearInterval(timer);
-    }
+    return withHeartbeat(delivery, () => o.runStep({ sagaId: state.sagaId, taskId: action.taskId, intent: action.intent, inputs }, stopping.signal));
   };
 
   const handle = async (delivery: Delivery): Promise<void> => {
@@ -162,7 +185,11 @@ export function stepInputs(definition: SagaDefinition, state: SagaState, event: 
   const outputs: Record<string, JsonObject> = {};
   for (const s of state.steps) if (s.do.state === "completed") outputs[s.name] = s.do.outputs ?? {};
   const ctx = { input: state.input, outputs };
-  return event.phase === "do" ? step.inputs(ctx) : step.compensation.inputs({ ...ctx, output: outputs[step.name] ?? {} });
+  return event.phase === "do" ? step.inputs(ctx) : step.compensation.inputs({ ...ctx, output: outputs[step.name] ?? {}, taskId: state.steps[event.step]!.do.taskId });
+}
+
+function plural(attempts: number): string {
+  return `${attempts} attempt${attempts === 1 ? "" : "s"}`;
 }
 
 function exhausted(attempts: number, message: string): StepError {

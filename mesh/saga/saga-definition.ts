@@ -19,7 +19,10 @@ export interface StepInputContext {
 
 /** What a compensation's inputs are built from: also the outputs of the step it undoes. */
 export interface CompensationInputContext extends StepInputContext {
+  /** The step's outputs; `{}` when its outcome is unknown (it failed uncertain, see `taskId`). */
   readonly output: JsonObject;
+  /** The task id of the step's delegation, from which an agent that keys its effects by task id names them. */
+  readonly taskId: string;
 }
 
 /** One step of a saga. */

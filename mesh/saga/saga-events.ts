@@ -43,6 +43,12 @@ export interface StepFailedEvent {
   readonly phase: SagaPhase;
   readonly error: StepError;
   readonly attempts: number;
+  /**
+   * The delegation's outcome is unknown (it was canceled after its attempts ran
+   * out and did not end completed): it may have taken effect, so it is
+   * compensated too.
+   */
+  readonly uncertain?: boolean;
 }
 
 /** Any saga event. */

@@ -40,6 +40,8 @@ export interface SagaAction {
   readonly agent?: string;
   readonly outputs?: JsonObject;
   readonly error?: StepError;
+  /** Failed with an unknown outcome (see `StepFailedEvent.uncertain`): it may have taken effect, so it is compensated too. */
+  readonly uncertain?: boolean;
 }
 
 /** One step and its compensation. */

@@ -7,7 +7,8 @@
  *
  *   started ─▶ step 0 requested ─▶ completed ─▶ step 1 requested ─▶ … ─▶ completed
  *                                  failed ─▶ compensating: undo of the completed
- *                                            steps, last first, each once ─▶ compensated
+ *                                            steps (and of the failed one when its outcome
+ *                                            is unknown), last first, each once ─▶ compensated
  *                                            (failed when an undo failed for good)
  */
 import type { SagaEvent, StepCompletedEvent, StepFailedEvent } from "./saga-events.js";
@@ -41,7 +42,8 @@ export function applySagaEvent(state: SagaState, event: SagaEvent, now: string):
       if (step === undefined || step[event.phase].state !== "running") return unchanged();
       const ended = settle(state, event, now);
       if (event.phase === "undo") return compensateNext(ended, event.step, now);
-      if (event.kind === "step.failed") return compensateNext(withStatus(ended, "compensating", now), event.step, now);
+      // A step whose outcome is unknown may have taken effect: its own undo runs first.
+      if (event.kind === "step.failed") return compensateNext(withStatus(ended, "compensating", now), event.uncertain === true ? event.step + 1 : event.step, now);
       return event.step + 1 < state.steps.length ? forward(begin(ended, event.step + 1, "do", now)) : finish(ended, "completed", "every step completed", now);
     }
   }
@@ -84,13 +86,20 @@ function begin(state: SagaState, step: number, phase: SagaPhase, now: string): S
 function settle(state: SagaState, event: StepCompletedEvent | StepFailedEvent, now: string): SagaState {
   const s = state.steps[event.step]!;
   const action = s[event.phase];
+  const uncertain = event.kind === "step.failed" && event.uncertain === true && event.phase === "do";
+  // The undo of a step whose outcome was unknown finds nothing: the step never took effect.
+  const nothingToUndo = event.kind === "step.failed" && event.phase === "undo" && s.do.uncertain === true && event.error.code === "not_found";
   const ended: SagaAction = event.kind === "step.completed"
     ? { ...action, state: "completed", attempts: event.attempts, agent: event.agent, outputs: event.outputs }
-    : { ...action, state: "failed", attempts: event.attempts, error: event.error };
+    : nothingToUndo
+      ? { ...action, state: "completed", attempts: event.attempts }
+      : { ...action, state: "failed", attempts: event.attempts, error: event.error, ...(uncertain ? { uncertain } : {}) };
   const detail = event.kind === "step.completed"
     ? `${action.intent} completed by ${event.agent} after ${plural(event.attempts, "attempt")}`
-    : `${action.intent} failed for good after ${plural(event.attempts, "attempt")}: ${event.error.code}${event.error.reason === "" ? "" : ` (${event.error.reason})`}: ${event.error.message}`;
-  const kind = event.kind === "step.completed" ? "completed" : "failed";
+    : nothingToUndo
+      ? `${action.intent} found nothing to undo (${event.error.reason === "" ? event.error.code : event.error.reason}): ${s.name} never took effect`
+      : `${action.intent} failed for good after ${plural(event.attempts, "attempt")}: ${event.error.code}${event.error.reason === "" ? "" : ` (${event.error.reason})`}: ${event.error.message}${uncertain ? "; its outcome is unknown, so it was canceled and is compensated too" : ""}`;
+  const kind = ended.state === "completed" ? "completed" : "failed";
   return trail(replaceAction(state, event.step, event.phase, ended), { event: `${eventPrefix(event.phase)}.${kind}`, step: s.name, taskId: action.taskId, detail }, now);
 }
 
@@ -98,7 +107,7 @@ function settle(state: SagaState, event: StepCompletedEvent | StepFailedEvent, n
 function compensateNext(state: SagaState, below: number, now: string): SagaTransition {
   for (let i = below - 1; i >= 0; i--) {
     const s = state.steps[i]!;
-    if (s.do.state === "completed" && s.undo.state === "pending") return forward(begin(state, i, "undo", now));
+    if ((s.do.state === "completed" || s.do.uncertain === true) && s.undo.state === "pending") return forward(begin(state, i, "undo", now));
   }
   const failed = state.steps.filter((s) => s.undo.state === "failed").map((s) => s.name);
   const undone = state.steps.filter((s) => s.undo.state === "completed").length;

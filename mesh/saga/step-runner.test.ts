@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createGrpcClient } from "../client/grpc-client.js";
 import { ResultSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import { meshError } from "../errors.js";
-import { createGatewayStepRunner, stepOutcomeOf, stepOutcomeOfError } from "./step-runner.js";
+import { createGatewayStepCanceller, createGatewayStepRunner, stepOutcomeOf, stepOutcomeOfError } from "./step-runner.js";
 
 const result = (state: TaskState, error?: { code: string; reason: string; message: string; retryable: boolean }) =>
   create(ResultSchema, { taskId: "s.a.do", state, agent: "budgeter", outputs: { ok: true }, ...(error === undefined ? {} : { error }) });
@@ -68,6 +68,18 @@ describe("createGatewayStepRunner", () => {
       const stop = new AbortController();
       setTimeout(() => stop.abort(meshError(Code.Canceled, "the coordinator is stopping", { reason: "stopping" })), 300);
       await expect(createGatewayStepRunner({ gateway, token: () => Promise.resolve("t") })(delegation, stop.signal)).rejects.toThrow("the coordinator is stopping");
+    } finally {
+      gateway.close();
+    }
+  });
+});
+
+describe("createGatewayStepCanceller", () => {
+  it("answers retry (outcome still unknown) when the Cancel cannot reach the gateway", async () => {
+    const gateway = createGrpcClient(`127.0.0.1:${await closedPort()}`);
+    try {
+      const outcome = await createGatewayStepCanceller({ gateway, token: () => Promise.resolve("t"), waitMs: 1_000 })({ sagaId: "s", taskId: "s.a.do" }, "gave up", new AbortController().signal);
+      expect(outcome).toEqual({ kind: "retry", message: "its Cancel failed with unavailable: the service at this hop could not be reached" });
     } finally {
       gateway.close();
     }

@@ -44,6 +44,16 @@ export type StepOutcome =
  */
 export type StepRunner = (delegation: StepDelegation, signal: AbortSignal) => Promise<StepOutcome>;
 
+/**
+ * Settles a delegation whose outcome is unknown (its attempts ran out, its
+ * deadline passed, its worker was lost): sends `Cancel` for its task id and reads
+ * the task's final result. Answers `completed` when the task had completed before
+ * the Cancel reached it, `failed` when it ended otherwise (the Cancel stopped it),
+ * and `retry` when its end could not be learned in time. Rejects only when
+ * `signal` aborts.
+ */
+export type StepCanceller = (delegation: Pick<StepDelegation, "sagaId" | "taskId">, reason: string, signal: AbortSignal) => Promise<StepOutcome>;
+
 /** Options of `createGatewayStepRunner`. */
 export interface GatewayStepRunnerOptions {
   readonly gateway: GrpcClient;
@@ -75,6 +85,34 @@ export function createGatewayStepRunner(o: GatewayStepRunnerOptions): StepRunner
         signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
       });
       if (signal.aborted) throw toConnectError(signal.reason);
+    }
+  };
+}
+
+/**
+ * Creates the canceller that cancels through the gateway; `waitMs` (default 30 s)
+ * bounds the Cancel and the wait for the task's end after it.
+ */
+export function createGatewayStepCanceller(o: Pick<GatewayStepRunnerOptions, "gateway" | "token"> & { readonly waitMs?: number }): StepCanceller {
+  const waitMs = o.waitMs ?? 30_000;
+  return async (d, reason, signal) => {
+    const metadata = async () => ({ authorization: `Bearer ${await o.token()}`, traceparent: sagaTraceparent(d.sagaId, d.taskId) });
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(waitMs)]);
+    try {
+      const res = await o.gateway.unary(DelegationService.method.cancel, { taskId: d.taskId, reason }, { metadata: await metadata(), signal: bounded, deadline: Date.now() + waitMs });
+      let result = res.result!;
+      if (!isTerminal(result.state)) {
+        for await (const ev of o.gateway.serverStream(DelegationService.method.watchResult, { taskId: d.taskId }, { metadata: await metadata(), signal: bounded })) {
+          if (ev.result !== undefined) result = ev.result;
+          if (isTerminal(ev.state)) break;
+        }
+      }
+      if (!isTerminal(result.state)) return { kind: "retry", message: `the task was still ${stateName(result.state)} after its Cancel` };
+      return result.state === TaskState.COMPLETED ? stepOutcomeOf(result) : { kind: "failed", error: { code: result.error?.code || stateName(result.state), reason: result.error?.reason ?? "", message: result.error?.message || `the task ended ${stateName(result.state)}` } };
+    } catch (err) {
+      if (signal.aborted) throw toConnectError(signal.reason);
+      const ce = toConnectError(err);
+      return { kind: "retry", message: `its Cancel failed with ${codeName(ce.code)}: ${ce.rawMessage}` };
     }
   };
 }

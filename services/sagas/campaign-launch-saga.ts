@@ -2,11 +2,15 @@
  * The demo saga from the marketing world, `campaign-launch`: reserve the
  * campaign's budget, draft the campaign, book its publication slot. When the
  * booking fails for good (the slot is taken, or an approver denies it), the draft
- * is withdrawn and the budget released, in that order.
+ * is withdrawn and the budget released, in that order. A step whose outcome is
+ * unknown is undone too: its agent names its effect after the task id
+ * (`res-`, `draft-`, `sched-<task id>`), so the undo finds it without the
+ * step's outputs, and answers NOT_FOUND when the step never took effect.
  */
 import { defineSaga } from "../../mesh/index.js";
 import type { JsonObject } from "../../mesh/index.js";
 import { draftCopyInputSchema } from "../copywriter/index.js";
+import { slotKey } from "../publisher/publication-calendar.js";
 
 /** Input of the campaign-launch saga. */
 export interface CampaignLaunchInput extends JsonObject {
@@ -49,19 +53,22 @@ export const campaignLaunchSaga = defineSaga({
       name: "reserve-budget",
       intent: "budget.reserve",
       inputs: ({ input }) => ({ campaign: input.campaign, amountMicros: input.budgetMicros }),
-      compensation: { intent: "budget.release", inputs: ({ output }) => ({ reservationId: text(output.reservationId) }) },
+      compensation: { intent: "budget.release", inputs: ({ output, taskId }) => ({ reservationId: text(output.reservationId ?? `res-${taskId}`) }) },
     },
     {
       name: "draft-campaign",
       intent: "campaign.draft",
       inputs: ({ input, outputs }) => ({ campaign: input.campaign, reservationId: text(outputs["reserve-budget"]?.reservationId), brief: input.brief }),
-      compensation: { intent: "campaign.withdraw", inputs: ({ output }) => ({ draftId: text(output.draftId) }) },
+      compensation: { intent: "campaign.withdraw", inputs: ({ output, taskId }) => ({ draftId: text(output.draftId ?? `draft-${taskId}`) }) },
     },
     {
       name: "schedule-publish",
       intent: "publish.schedule",
       inputs: ({ input, outputs }) => ({ draftId: text(outputs["draft-campaign"]?.draftId), channel: input.channel, publishAt: input.publishAt }),
-      compensation: { intent: "publish.unschedule", inputs: ({ output }) => ({ scheduleId: text(output.scheduleId), slot: text(output.slot) }) },
+      compensation: {
+        intent: "publish.unschedule",
+        inputs: ({ input, output, taskId }) => ({ scheduleId: text(output.scheduleId ?? `sched-${taskId}`), slot: text(output.slot ?? slotKey(text(input.channel), text(input.publishAt))) }),
+      },
     },
   ],
 });

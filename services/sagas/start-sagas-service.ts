@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { SagaService } from "../../gen/agentmesh/v1/saga_pb.js";
 import {
-  bindService, createGatewayStepRunner, createGovernanceChain, createGrpcClient, createLogger, createSagaStartPolicy, createSagaStore, createSchemaValidator,
+  bindService, createGatewayStepCanceller, createGatewayStepRunner, createGovernanceChain, createGrpcClient, createLogger, createSagaStartPolicy, createSagaStore, createSchemaValidator,
   createTaskStore, createTokenSource, createTokenVerifier, createUsageCounters, ensureDevKeys, loadSigningKey, loadVerificationKeys, serve,
   startPolicy, startSagaCoordinator, startTelemetry,
 } from "../../mesh/index.js";
@@ -68,7 +68,7 @@ export async function startSagasService(config: SagasConfig, options: SagasServi
     const store = createSagaStore(backend.store);
     const coordinator = startSagaCoordinator({
       queue: backend.queue, store, definitions, logger, maxStepAttempts: config.maxStepAttempts, heartbeatMs: config.heartbeatMs,
-      runStep: createGatewayStepRunner({ gateway, token, timeoutMs: config.stepTimeoutMs }),
+      runStep: createGatewayStepRunner({ gateway, token, timeoutMs: config.stepTimeoutMs }), cancelStep: createGatewayStepCanceller({ gateway, token }),
     });
     stack.push(() => coordinator.stop());
     const resumed = await coordinator.resume();
