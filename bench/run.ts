@@ -7,6 +7,8 @@
  * Usage: npm run bench [-- --quick] [-- --only 3,5] [-- --report]
  *   --quick   2 rounds of 3 s (about 2 minutes in all); default 4 rounds of 8 s
  *   --only    the scenarios with these ids
+ *   --merge   with --only: keep the other scenarios of bench/benchmarks.json and
+ *             replace these (each scenario says when it was measured and how loaded)
  *   --report  measure nothing: write BENCHMARKS.md again from bench/benchmarks.json
  *             (after editing bench/suite/findings.md or a new profile summary)
  * Env: BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_IN_FLIGHT (32), BENCH_CHANNELS (4).
@@ -70,7 +72,11 @@ try {
     try {
       await Promise.all(s.servers.map((k) => servers.get(k)));
       const report = await s.run(ctx);
-      outcomes.push({ id: s.id, title: s.title, rows: report.rows, seconds: (performance.now() - t0) / 1000 });
+      const foreign = loadRuns(report.raw).map((r) => r.cpu.foreign);
+      outcomes.push({
+        id: s.id, title: s.title, rows: report.rows, seconds: (performance.now() - t0) / 1000, measuredAt: new Date().toISOString(),
+        foreignCores: { median: foreign.length === 0 ? 0 : median(foreign), max: foreign.length === 0 ? 0 : Math.max(...foreign) },
+      });
       raw[s.id] = report.raw;
     } catch (err) {
       log(`scenario ${s.id} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -101,9 +107,15 @@ const info = {
   syncLatency: [syncBefore, syncAfter],
   seconds: (performance.now() - started) / 1000,
 };
-const md = benchmarksMarkdown(info, outcomes);
+let saved = { ...info, scenarios: outcomes, raw };
+if (only !== undefined && process.argv.includes("--merge")) {
+  const before = JSON.parse(readFileSync(join(repoRoot, "bench", "benchmarks.json"), "utf8")) as typeof saved;
+  const scenariosMerged = [...before.scenarios.filter((o) => !only.has(o.id)), ...outcomes].sort((a, b) => parseInt(a.id, 10) - parseInt(b.id, 10));
+  saved = { ...before, scenarios: scenariosMerged, raw: { ...before.raw, ...raw } };
+}
+const md = benchmarksMarkdown(saved, saved.scenarios);
 writeFileSync(join(repoRoot, "BENCHMARKS.md"), md);
-writeFileSync(join(repoRoot, "bench", "benchmarks.json"), `${JSON.stringify({ ...info, scenarios: outcomes, raw }, null, 2)}\n`);
+writeFileSync(join(repoRoot, "bench", "benchmarks.json"), `${JSON.stringify(saved, null, 2)}\n`);
 log(`wrote BENCHMARKS.md and bench/benchmarks.json (${info.seconds.toFixed(0)} s)`);
 process.stdout.write(md.split("\n\n").slice(0, 4).join("\n\n") + "\n");
 process.exit(outcomes.some((o) => o.error !== undefined) ? 1 : 0);

@@ -18,6 +18,9 @@ export interface ScenarioOutcome {
   readonly rows: readonly Row[];
   readonly seconds: number;
   readonly error?: string;
+  /** When it finished, and the cores other processes used during its load runs. */
+  readonly measuredAt?: string;
+  readonly foreignCores?: { readonly median: number; readonly max: number };
 }
 
 /** What the run was measured on, and how disturbed. */
@@ -77,6 +80,12 @@ export function benchmarksMarkdown(info: RunInfo, outcomes: readonly ScenarioOut
     }
   }
   lines.push("");
+  const remeasured = outcomes.filter((s) => s.measuredAt !== undefined && s.measuredAt > info.date);
+  for (const s of remeasured) {
+    lines.push(`Scenario ${s.id} was measured again on its own (\`--only ${s.id} --merge\`), finishing ${s.measuredAt}; ` +
+      `other processes used ${s.foreignCores?.median.toFixed(2) ?? "?"} cores (median), up to ${s.foreignCores?.max.toFixed(2) ?? "?"}, during its runs.`);
+  }
+  if (remeasured.length > 0) lines.push("");
   for (const [file, fallback] of [["bench/suite/findings.md", ""], ["bench/profile/mesh-delegation.md", "(no profile yet: `npm run bench:profile`)"]] as const) {
     const path = join(repoRoot, file);
     const text = existsSync(path) ? readFileSync(path, "utf8").replace(/^# /, "## ").replace(/\n## /g, "\n### ") : fallback;

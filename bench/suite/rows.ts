@@ -41,7 +41,7 @@ const times = (digits: number) => (figure: number, base: number) => ({ text: `×
 /** Throughput of `subject` over `baseline`; met when the ratio is at least `minRatio` (if given). */
 export function throughputRow(metric: string, baseline: Labelled | undefined, subject: Labelled, minRatio?: number): Row {
   return compared(metric, baseline, subject, (r) => r.perSecond, "calls/s", {
-    ratio: times(2),
+    ratio: times(3),
     target: minRatio === undefined ? "—" : `≥ ×${minRatio.toFixed(2)}`,
     ...(minRatio === undefined ? {} : { met: (_: number, ratio: number | undefined) => ratio !== undefined && ratio >= minRatio }),
   });

@@ -6,7 +6,7 @@
  *   bare-chain     grpc-js gateway -> worker, two hops, no governance
  *   mesh           the real gateway + worker-a (bench/tracing/mesh-process.ts),
  *                  every governance step on, tracing to the embedded span store
- *   mesh-untraced  the same with OTEL_SDK_DISABLED=true (nothing exported)
+ *   mesh-untraced  the same with OTEL_TRACES_EXPORTER=none (spans made, none exported)
  */
 import { startMeshProcess } from "../tracing/mesh-process.js";
 import { startBareProcess } from "./bare-chain.js";
@@ -35,16 +35,22 @@ export interface ServerPool {
   stopAll(): Promise<void>;
 }
 
+/**
+ * Tracing on and off, everything else alike: metrics stay on (their embedded
+ * fact store) in both, so scenario 5 measures the span export alone. (With
+ * OTEL_SDK_DISABLED=true, as bench/tracing uses, the metric facts would stop too.)
+ * Spans are made in both: a result keeps its trace id.
+ */
 const tracingEnv = {
-  on: { OTEL_SDK_DISABLED: "false", OTEL_TRACES_EXPORTER: "embedded", OTEL_TRACES_SAMPLER: "parentbased_always_on" },
-  off: { OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "none", OTEL_TRACES_SAMPLER: "parentbased_always_on" },
+  on: { OTEL_SDK_DISABLED: "false", OTEL_TRACES_EXPORTER: "embedded", OTEL_TRACES_SAMPLER: "parentbased_always_on", OTEL_METRICS_EXPORTER: "embedded" },
+  off: { OTEL_SDK_DISABLED: "false", OTEL_TRACES_EXPORTER: "none", OTEL_TRACES_SAMPLER: "parentbased_always_on", OTEL_METRICS_EXPORTER: "embedded" },
 };
 
 export const serverLabels: Readonly<Record<ServerKind, string>> = {
   "bare-echo": "bare grpc-js, 1 hop",
   "bare-chain": "bare grpc-js gateway → worker",
   mesh: "agentmesh gateway → worker, tracing on",
-  "mesh-untraced": "agentmesh gateway → worker, tracing off",
+  "mesh-untraced": "agentmesh gateway → worker, trace export off",
 };
 
 /** Creates an empty pool. */

@@ -1,7 +1,8 @@
 /**
  * Scenario 5: scenario 3 with tracing on (every service's spans to its embedded
- * span store) against tracing off (OTEL_SDK_DISABLED=true: spans are still made
- * for trace ids, nothing is exported): tracing may cost at most 10% of throughput.
+ * span store) against trace export off (OTEL_TRACES_EXPORTER=none: spans are
+ * still made for trace ids, none is exported; metrics on in both, see
+ * server-pool.ts): tracing may cost at most 10% of throughput.
  */
 import { pairScenario } from "../pair-scenario.js";
 
