@@ -25,7 +25,6 @@ import { RegistryService } from "../gen/agentmesh/v1/registry_pb.js";
 import { SagaActionState, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga } from "../gen/agentmesh/v1/saga_pb.js";
 import { errorDetailOf, sagaTraceId } from "../mesh/index.js";
-import { consumerLostReason } from "../mesh/queue/index.js";
 import { createApprovalDesk } from "./support/approval-desk.js";
 import { startNatsServer } from "./support/nats-server.js";
 import type { TestNatsServer } from "./support/nats-server.js";
@@ -147,13 +146,8 @@ describe.each(["embedded", "nats"] as const)("the campaign-launch saga on the %s
     await approvePublication(desk, "launch-c");
     const saga = await mesh.waitFor("launch-c", "ended", ended);
     expect(SagaStatus[saga.status]).toBe("COMPLETED");
-    expect(trailOf(saga)).toEqual([
-      "saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"),
-      "step.requested schedule-publish", "step.attempt schedule-publish", "step.attempt schedule-publish", "step.completed schedule-publish", "saga.completed",
-    ]);
-    expect(saga.trail.find((e) => e.event === "step.attempt" && e.detail.includes("attempt 2"))!.detail).toBe(
-      `delegating publish.schedule again (attempt 2; last error: ${consumerLostReason(ackWaitMs)})`,
-    );
+    // The held step occupied no delivery while it waited: the restarted coordinator took up its next re-check, no new attempt.
+    expect(trailOf(saga)).toEqual(["saga.started", ...forward("reserve-budget"), ...forward("draft-campaign"), ...forward("schedule-publish"), "saga.completed"]);
     const mine = async (ledger: "budget" | "drafts" | "calendar") => (await mesh.effects(ledger)).filter((e) => e.taskId.startsWith("launch-c.")).map((e) => [e.kind, e.taskId]);
     expect(await mine("budget")).toEqual([["budget.reserved", "launch-c.reserve-budget.do"]]);
     expect(await mine("drafts")).toEqual([["campaign.drafted", "launch-c.draft-campaign.do"]]);

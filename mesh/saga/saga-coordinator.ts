@@ -22,7 +22,7 @@ import type { SagaEvent, StepRequestedEvent } from "./saga-events.js";
 import type { SagaState, StepError } from "./saga-state.js";
 import { SagaNotFoundError } from "./saga-store.js";
 import type { SagaStore } from "./saga-store.js";
-import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
+import { applySagaEvent, awaitedEvents, recordStepAttempt, recordStepCheck } from "./saga-transition.js";
 import type { StepCanceller, StepOutcome, StepRunner } from "./step-runner.js";
 
 /** Options of `startSagaCoordinator`. */
@@ -41,7 +41,9 @@ export interface SagaCoordinatorOptions {
   readonly retryBackoffMs?: readonly number[];
   /** How often a running step tells the queue it is still being worked on; default 5 s (keep it well below the queue's ack wait). */
   readonly heartbeatMs?: number;
-  /** Events handled at once (a step held for approval occupies one); default 16. */
+  /** How long after a delegation that was not over yet (held for approval) it is looked at again; default 5 s. */
+  readonly recheckMs?: number;
+  /** Events handled at once; default 16. A step held for approval occupies none while it waits. */
   readonly maxInFlight?: number;
   /** The clock; default `() => new Date()`. */
   readonly now?: () => Date;
@@ -65,6 +67,7 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
   const maxStepAttempts = o.maxStepAttempts ?? 4;
   const backoff = o.retryBackoffMs ?? [1000, 5000, 15000];
   const heartbeatMs = o.heartbeatMs ?? 5000;
+  const recheckMs = o.recheckMs ?? 5000;
   const now = () => (o.now ?? (() => new Date()))().toISOString();
   const stopping = new AbortController();
 
@@ -78,15 +81,33 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
   };
 
   const runRequested = async (event: StepRequestedEvent, delivery: Delivery): Promise<void> => {
+    const check = event.check;
+    // A re-check due later: back on the queue until then (it holds no slot meanwhile).
+    if (check !== undefined && event.notBefore !== undefined && event.notBefore > Date.now()) return delivery.nak("a re-check, not due yet", event.notBefore - Date.now());
     const state = await o.store.mutate(event.sagaId, (current) => {
-      if (current.steps[event.step]?.[event.phase].state !== "running") return { state: undefined, result: undefined };
-      return { state: recordStepAttempt(current, event.step, event.phase, delivery.attempt, now(), delivery.errors.at(-1)), result: current };
+      const action = current.steps[event.step]?.[event.phase];
+      if (action?.state !== "running") return { state: undefined, result: undefined };
+      if (check === undefined) {
+        // The first request of a delegation that is being re-checked already is stale.
+        if (action.checks !== undefined) return { state: undefined, result: undefined };
+        return { state: recordStepAttempt(current, event.step, event.phase, delivery.attempt, now(), delivery.errors.at(-1)), result: current };
+      }
+      const next = recordStepCheck(current, event.step, event.phase, check);
+      return { state: next === current ? undefined : next, result: next };
     });
     // A stale request (the step ended meanwhile): whoever ended it published what comes next.
     if (state === undefined) return delivery.ack();
     const outcome = await runWithHeartbeat(state, event, delivery);
-    const attempts = delivery.attempt;
-    if (outcome.kind === "retry" && attempts < maxStepAttempts) {
+    const attempts = check === undefined ? delivery.attempt : state.steps[event.step]![event.phase].attempts;
+    // Retryable failures so far: the deliveries of the first request, or those the re-checks counted.
+    const failures = check === undefined ? delivery.attempt : (event.failures ?? 0) + (outcome.kind === "retry" ? 1 : 0);
+    if (outcome.kind === "waiting" || (outcome.kind === "retry" && check !== undefined && failures < maxStepAttempts)) {
+      // Not over yet (e.g. held for a person): look again later instead of holding the delivery.
+      const delay = outcome.kind === "waiting" ? recheckMs : backoff[Math.min(failures, backoff.length) - 1]!;
+      await publishSagaEvent(o.queue, { ...stepIds(event), check: (check ?? 0) + 1, notBefore: Date.now() + delay, failures: check === undefined ? 0 : failures });
+      return delivery.ack();
+    }
+    if (outcome.kind === "retry" && failures < maxStepAttempts) {
       o.logger.warn("saga step will be retried", { saga_id: event.sagaId, step: event.step, phase: event.phase, attempt: attempts, error: outcome.message });
       return delivery.nak(outcome.message, backoff[Math.min(attempts, backoff.length) - 1]);
     }
@@ -98,8 +119,8 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
     const result: SagaEvent = settled.kind === "completed"
       ? { kind: "step.completed", ...ids, agent: settled.agent, outputs: settled.outputs }
       : outcome.kind === "retry"
-        ? { kind: "step.failed", ...ids, error: exhausted(attempts, outcome.message), uncertain: true }
-        : { kind: "step.failed", ...ids, error: settled.kind === "failed" ? settled.error : exhausted(attempts, settled.message) };
+        ? { kind: "step.failed", ...ids, error: exhausted(failures, outcome.message), uncertain: true }
+        : { kind: "step.failed", ...ids, error: settled.kind === "failed" ? settled.error : exhausted(failures, settled.kind === "retry" ? settled.message : "") };
     await publishSagaEvent(o.queue, result);
     await delivery.ack();
   };
@@ -186,6 +207,10 @@ export function stepInputs(definition: SagaDefinition, state: SagaState, event: 
   for (const s of state.steps) if (s.do.state === "completed") outputs[s.name] = s.do.outputs ?? {};
   const ctx = { input: state.input, outputs };
   return event.phase === "do" ? step.inputs(ctx) : step.compensation.inputs({ ...ctx, output: outputs[step.name] ?? {}, taskId: state.steps[event.step]!.do.taskId });
+}
+
+function stepIds(event: StepRequestedEvent): StepRequestedEvent {
+  return { kind: "step.requested", sagaId: event.sagaId, step: event.step, phase: event.phase };
 }
 
 function plural(attempts: number): string {

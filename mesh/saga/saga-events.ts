@@ -16,12 +16,20 @@ export interface SagaStartedEvent {
   readonly sagaId: string;
 }
 
-/** Run step `step` (index) in `phase`: the coordinator delegates it. */
+/**
+ * Run step `step` (index) in `phase`: the coordinator delegates it. With `check`,
+ * it is the check-th look again at a delegation that was not over yet (held for
+ * approval, queued, working): due at `notBefore` (epoch ms), after `failures`
+ * retryable failures of the looks before it.
+ */
 export interface StepRequestedEvent {
   readonly kind: "step.requested";
   readonly sagaId: string;
   readonly step: number;
   readonly phase: SagaPhase;
+  readonly check?: number;
+  readonly notBefore?: number;
+  readonly failures?: number;
 }
 
 /** The delegation of `step` in `phase` completed. */
@@ -54,10 +62,11 @@ export interface StepFailedEvent {
 /** Any saga event. */
 export type SagaEvent = SagaStartedEvent | StepRequestedEvent | StepCompletedEvent | StepFailedEvent;
 
-/** The dedup id of an event's message: `<saga id>.started` or `<saga id>.<step index>.<phase>.<kind>`. */
+/** The dedup id of an event's message: `<saga id>.started` or `<saga id>.<step index>.<phase>.<kind>` (`.check<n>` after a re-check's). */
 export function sagaEventId(event: SagaEvent): string {
   if (event.kind === "saga.started") return `${event.sagaId}.started`;
-  return `${event.sagaId}.${event.step}.${event.phase}.${event.kind.slice("step.".length)}`;
+  const check = event.kind === "step.requested" && event.check !== undefined ? `.check${event.check}` : "";
+  return `${event.sagaId}.${event.step}.${event.phase}.${event.kind.slice("step.".length)}${check}`;
 }
 
 /** Encodes an event as a queue message body. */

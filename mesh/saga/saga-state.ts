@@ -36,6 +36,8 @@ export interface SagaAction {
   readonly state: ActionState;
   /** Deliveries of the request that tried it (1 when it ran once). */
   readonly attempts: number;
+  /** Looks again at a delegation that was not over yet (held for approval): the last re-check taken on; absent before the first. */
+  readonly checks?: number;
   /** The agent that ran it, once it completed. */
   readonly agent?: string;
   readonly outputs?: JsonObject;

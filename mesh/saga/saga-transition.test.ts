@@ -4,7 +4,7 @@ import type { SagaDefinition } from "./saga-definition.js";
 import type { SagaEvent } from "./saga-events.js";
 import { newSagaState } from "./saga-state.js";
 import type { SagaPhase, SagaState } from "./saga-state.js";
-import { applySagaEvent, awaitedEvents, recordStepAttempt } from "./saga-transition.js";
+import { applySagaEvent, awaitedEvents, recordStepAttempt, recordStepCheck } from "./saga-transition.js";
 import { stepInputs } from "./saga-coordinator.js";
 import { tripSaga } from "./trip-saga.fixture.js";
 
@@ -117,6 +117,21 @@ describe("recordStepAttempt", () => {
   it("refuses a step that is not running", () => {
     expect(recordStepAttempt(running(), 1, "do", 1, at)).toBeUndefined();
     expect(recordStepAttempt(running(), 0, "undo", 1, at)).toBeUndefined();
+  });
+});
+
+describe("recordStepCheck", () => {
+  const running = () => run(started(), [[{ kind: "saga.started", sagaId: "s1" }, [requested(0, "do")]]]);
+
+  it("takes on the next re-check once, keeps a redelivered one, and refuses stale ones; the state then waits for its last re-check", () => {
+    const first = recordStepCheck(running(), 0, "do", 1)!;
+    expect(first.steps[0]!.do.checks).toBe(1);
+    expect(recordStepCheck(first, 0, "do", 1)).toBe(first);
+    expect(recordStepCheck(first, 0, "do", 3)).toBeUndefined();
+    const second = recordStepCheck(first, 0, "do", 2)!;
+    expect(recordStepCheck(second, 0, "do", 1)).toBeUndefined();
+    expect(recordStepCheck(second, 1, "do", 1)).toBeUndefined();
+    expect(awaitedEvents(second)).toEqual([{ ...requested(0, "do"), check: 2 }]);
   });
 });
 

@@ -63,12 +63,27 @@ export function recordStepAttempt(state: SagaState, step: number, phase: SagaPha
   return trail(next, { event: `${eventPrefix(phase)}.attempt`, step: current.name, taskId: action.taskId, detail }, now);
 }
 
-/** The event a state waits for: the request of the delegation that runs now; none when it is terminal. */
+/**
+ * Records that re-check `check` of `step` in `phase` is taken on. Undefined when
+ * it is stale (the step is not running, or a later re-check was taken on); the
+ * state unchanged when this re-check was taken on before (a redelivery).
+ */
+export function recordStepCheck(state: SagaState, step: number, phase: SagaPhase, check: number): SagaState | undefined {
+  const action = state.steps[step]?.[phase];
+  if (action === undefined || action.state !== "running") return undefined;
+  const taken = action.checks ?? 0;
+  if (check === taken) return state;
+  return check === taken + 1 ? replaceAction(state, step, phase, { ...action, checks: check }) : undefined;
+}
+
+/** The event a state waits for: the request (or the last re-check) of the delegation that runs now; none when it is terminal. */
 export function awaitedEvents(state: SagaState): SagaEvent[] {
   const phase: SagaPhase | undefined = state.status === "running" ? "do" : state.status === "compensating" ? "undo" : undefined;
   if (phase === undefined) return [];
   const step = state.steps.findIndex((s) => s[phase].state === "running");
-  return step < 0 ? [] : [{ kind: "step.requested", sagaId: state.sagaId, step, phase }];
+  if (step < 0) return [];
+  const checks = state.steps[step]![phase].checks;
+  return [{ kind: "step.requested", sagaId: state.sagaId, step, phase, ...(checks === undefined ? {} : { check: checks }) }];
 }
 
 function forward(state: SagaState): SagaTransition {

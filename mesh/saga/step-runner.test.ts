@@ -19,7 +19,7 @@ describe("stepOutcomeOf", () => {
     ["a denied approval", result(TaskState.REJECTED, { code: "permission_denied", reason: "approval_denied", message: "denied by erin: no", retryable: false }),
       { kind: "failed", error: { code: "permission_denied", reason: "approval_denied", message: "denied by erin: no" } }],
     ["a canceled task without an error", result(TaskState.CANCELED), { kind: "failed", error: { code: "canceled", reason: "", message: "the task ended canceled" } }],
-    ["a task still held", result(TaskState.AWAITING_APPROVAL), { kind: "retry", message: "the task was still awaiting_approval when its watch ended" }],
+    ["a task still held", result(TaskState.AWAITING_APPROVAL), { kind: "waiting", state: "awaiting_approval" }],
   ])("maps %s", (_name, r, outcome) => {
     expect(stepOutcomeOf(r)).toEqual(outcome);
   });

@@ -4,8 +4,9 @@
  * step's deterministic task id, so that a redo (a redelivered event, a restarted
  * coordinator or gateway) joins the running task or answers its stored result
  * instead of running it twice. A task the gateway answers before it ends (held
- * for a human approval) is followed with `WatchResult` until it does. Every call
- * continues the saga's own trace (saga-trace.ts).
+ * for a human approval) is `waiting`: the coordinator delegates it again later
+ * with the same task id, which reads how it stands. Every call continues the
+ * saga's own trace (saga-trace.ts).
  */
 import { Code } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
@@ -36,7 +37,9 @@ export interface StepDelegation {
 export type StepOutcome =
   | { readonly kind: "completed"; readonly agent: string; readonly outputs: JsonObject }
   | { readonly kind: "failed"; readonly error: StepError }
-  | { readonly kind: "retry"; readonly message: string };
+  | { readonly kind: "retry"; readonly message: string }
+  /** Not over yet (held for approval, queued, working): look again later with the same task id. */
+  | { readonly kind: "waiting"; readonly state: string };
 
 /**
  * Runs a delegation. Rejects only when `signal` aborts (the coordinator stops):
@@ -59,7 +62,7 @@ export interface GatewayStepRunnerOptions {
   readonly gateway: GrpcClient;
   /** The coordinator's bearer token (made fresh when it nears expiry). */
   readonly token: () => Promise<string>;
-  /** Deadline of one delegation once it runs; default 10 minutes. A task held for approval waits without one. */
+  /** Deadline of one delegation once it runs; default 10 minutes. A task held for approval is answered at once (`waiting`). */
   readonly timeoutMs?: number;
   /**
    * How long a call the gateway could not take (it is down or restarting, or no
@@ -125,14 +128,7 @@ function createSingleAttempt(gateway: GrpcClient, token: () => Promise<string>, 
       const res = await gateway.unary(DelegationService.method.delegate, { taskId: d.taskId, correlationId: d.sagaId, intent: d.intent, inputs: d.inputs as never }, {
         metadata: await metadata(), signal, deadline: Date.now() + timeoutMs,
       });
-      let result = res.result!;
-      if (!isTerminal(result.state)) {
-        for await (const ev of gateway.serverStream(DelegationService.method.watchResult, { taskId: d.taskId }, { metadata: await metadata(), signal })) {
-          if (ev.result !== undefined) result = ev.result;
-          if (isTerminal(ev.state)) break;
-        }
-      }
-      return stepOutcomeOf(result);
+      return stepOutcomeOf(res.result!);
     } catch (err) {
       if (signal.aborted) throw toConnectError(signal.reason);
       const ce = toConnectError(err);
@@ -162,8 +158,8 @@ export function stepOutcomeOf(result: Result): StepOutcome {
     case TaskState.DEAD_LETTERED:
       break;
     default:
-      // The watch ended before the task did (the gateway went away): follow it again.
-      return { kind: "retry", message: `the task was still ${stateName(result.state)} when its watch ended` };
+      // Not over yet (held for a person, queued, working): the coordinator looks again later.
+      return { kind: "waiting", state: stateName(result.state) };
   }
   const error = result.error;
   return { kind: "failed", error: { code: error?.code || stateName(result.state), reason: error?.reason ?? "", message: error?.message || `the task ended ${stateName(result.state)}` } };
