@@ -15,8 +15,14 @@
  * Every refusal is JSON `{"error": {"reason", "message"}}`: 400 (`task_id_invalid`,
  * `media_type_invalid`, `link_missing`), 401 (`token_*`, `chain_invalid`), 403
  * (`link_invalid`, `link_expired`, `link_out_of_scope`, `task_out_of_scope`), 404
- * (`artifact_not_found`), 413 (`artifact_too_large`), 500 (`internal`, details in
- * the log only).
+ * (`artifact_not_found`), 413 (`artifact_too_large`), 429 (`too_many_uploads`,
+ * `too_many_reads`: retry later), 507 (`artifact_store_full`), 500 (`internal`,
+ * details in the log only).
+ *
+ * Limits: uploads in progress at once, overall and per caller; fetches answered at
+ * once (the store hands each artifact over whole, so each holds its bytes in
+ * memory: at most `maxReads` times the upload cap); and Node's request and header
+ * timeouts, so a slow client cannot hold a connection open.
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -27,6 +33,7 @@ import {
 } from "../mesh/index.js";
 import type { ArtifactAccess, ArtifactLinkVerifier, Logger, SigningKey } from "../mesh/index.js";
 import { ArtifactTooLargeError } from "../mesh/queue/queue-errors.js";
+import { QueueStoreFullError } from "../mesh/queue/nats/nats-storage.js";
 import type { ArtifactStore } from "../mesh/queue/queue-types.js";
 
 /** Options of `startArtifactHttp`. */
@@ -46,6 +53,16 @@ export interface ArtifactHttpOptions {
   readonly maxBytes: number;
   /** Lifetime of a link. */
   readonly linkTtlSeconds: number;
+  /** Uploads in progress at once on this endpoint (429 above); default 32. */
+  readonly maxUploads?: number;
+  /** Uploads in progress at once per caller (429 above); default 4. */
+  readonly maxUploadsPerCaller?: number;
+  /** Fetches being answered at once (429 above); default 8. */
+  readonly maxReads?: number;
+  /** Node's `server.requestTimeout` (whole request, body included); default 120 s. */
+  readonly requestTimeoutMs?: number;
+  /** Node's `server.headersTimeout`; default 15 s. */
+  readonly headersTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -77,9 +94,18 @@ const codeStatus: Partial<Record<Code, number>> = {
 export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<RunningArtifactHttp> {
   const { host, port } = splitAddress(o.address);
   let baseUrl = o.publicUrl ?? "";
-  const server = createServer((req, res) => {
+  const requestTimeout = o.requestTimeoutMs ?? 120_000;
+  const headersTimeout = o.headersTimeoutMs ?? 15_000;
+  // Node checks both timeouts every connectionsCheckingInterval (30 s by default): check often enough for them to hold.
+  const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {
     handle(req, res).catch((err: unknown) => answerError(res, err, o.logger));
   });
+  const uploads = new Map<string, number>();
+  let uploading = 0;
+  let reading = 0;
+  const maxUploads = o.maxUploads ?? 32;
+  const maxUploadsPerCaller = o.maxUploadsPerCaller ?? 4;
+  const maxReads = o.maxReads ?? 8;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://artifacts.invalid");
@@ -100,14 +126,27 @@ export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<Running
     const caller = await o.access.authenticate(header);
     const taskId = url.searchParams.get("task_id") ?? "";
     if (!idPattern.test(taskId)) throw new HttpRefusal(400, "task_id_invalid", "task_id must be 1 to 128 characters of [A-Za-z0-9._:-]: the task the link is scoped to");
-    o.access.assertMayUpload(caller, taskId);
+    await o.access.assertMayUpload(caller, taskId);
     const mediaType = header("content-type") ?? "application/octet-stream";
     if (!/^[\w.+-]+\/[\w.+-]+(\s*;.*)?$/.test(mediaType) || mediaType.length > 200) throw new HttpRefusal(400, "media_type_invalid", `Content-Type "${mediaType}" is not a media type`);
     const name = url.searchParams.get("name") ?? undefined;
     const declared = Number(header("content-length") ?? NaN);
     if (declared > o.maxBytes) throw tooLarge(o.maxBytes);
+    const subject = caller.identity.subject;
+    const mine = uploads.get(subject) ?? 0;
+    if (mine >= maxUploadsPerCaller) throw new HttpRefusal(429, "too_many_uploads", `${subject} has ${mine} uploads in progress, the most one caller may have (AGENTMESH_ARTIFACT_MAX_UPLOADS_PER_CALLER): retry when one ends`);
+    if (uploading >= maxUploads) throw new HttpRefusal(429, "too_many_uploads", `the gateway has ${uploading} uploads in progress, the most it takes (AGENTMESH_ARTIFACT_MAX_UPLOADS): retry later`);
+    uploads.set(subject, mine + 1);
+    uploading++;
     const info = await o.store.put(req, { mediaType, maxBytes: o.maxBytes }).catch((err: unknown) => {
-      throw err instanceof ArtifactTooLargeError ? tooLarge(o.maxBytes) : err;
+      if (err instanceof ArtifactTooLargeError) throw tooLarge(o.maxBytes);
+      if (err instanceof QueueStoreFullError) throw new HttpRefusal(507, "artifact_store_full", err.message);
+      throw err;
+    }).finally(() => {
+      uploading--;
+      const left = (uploads.get(subject) ?? 1) - 1;
+      if (left === 0) uploads.delete(subject);
+      else uploads.set(subject, left);
     });
     const expiresAt = Math.floor(Date.now() / 1000) + o.linkTtlSeconds;
     const jws = await signArtifactLink(o.signingKey, { artifactId: info.id, digest: info.digest, size: info.size, mediaType, taskId, uploader: caller.identity.subject, expiresAt });
@@ -118,7 +157,11 @@ export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<Running
   async function download(req: IncomingMessage, res: ServerResponse, header: (n: string) => string | undefined): Promise<void> {
     const caller = await o.access.authenticate(header);
     const link = o.links.verifyUri(req.url ?? "");
-    o.access.assertMayFetch(caller, link);
+    await o.access.assertMayFetch(caller, link);
+    if (reading >= maxReads) throw new HttpRefusal(429, "too_many_reads", `the gateway is answering ${reading} fetches, the most it serves at once (AGENTMESH_ARTIFACT_MAX_READS): retry shortly`);
+    // Counted until the response is done: the bytes are held until then.
+    reading++;
+    res.once("close", () => reading--);
     const found = await o.store.get(link.artifactId);
     // A stored artifact is immutable: other bytes under the id are not the linked ones.
     if (found === undefined || found.info.digest !== link.digest) throw new HttpRefusal(404, "artifact_not_found", `artifact ${link.artifactId} is no longer stored`);
@@ -176,7 +219,7 @@ function answerError(res: ServerResponse, err: unknown, logger: Logger): void {
     return;
   }
   // An upload refused before its body was read: the rest of the body is not wanted.
-  sendJson(res, refusal.status, { error: { reason: refusal.reason, message: refusal.message } }, refusal.status === 413);
+  sendJson(res, refusal.status, { error: { reason: refusal.reason, message: refusal.message } }, [413, 429, 507].includes(refusal.status));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {

@@ -153,7 +153,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     maxMessageBytes: config.maxMessageBytes,
     logger,
   });
-  const artifactHttp = await startArtifactEndpoint({ config, store: backend.artifacts, signingKey, verifier, links, taskOwner: (id) => store.get(id)?.owner, isAgent: (s) => offers.has(s), logger });
+  const artifactHttp = await startArtifactEndpoint({ config, store: backend.artifacts, kv: backend.store, signingKey, verifier, links, taskOwner: (id) => store.get(id)?.owner, isAgent: (s) => offers.has(s), logger });
   let stopping: Promise<void> | undefined;
   return {
     grpcPort: server.grpcPort,

@@ -137,6 +137,8 @@ const statusCodes: Readonly<Record<number, Code>> = {
   404: Code.NotFound,
   // Too large is a property of the upload: retrying the same bytes cannot help.
   413: Code.InvalidArgument,
+  // The store is full: nothing the caller can change, and not over until space is freed.
+  507: Code.ResourceExhausted,
 };
 
 /** Sends a request; a refusal becomes a `ConnectError` with the endpoint's reason. */

@@ -22,6 +22,11 @@ export interface ArtifactLinkVerifier {
   verify(jws: string, now?: number): ArtifactLinkClaims;
   /** Verifies a link URI, and that the id in its path is the signed one. */
   verifyUri(uri: string, now?: number): ArtifactLinkClaims;
+  /**
+   * The key ids whose links it accepts: those AGENTMESH_AUTH_ROLE_KEYS names for
+   * role `gateway`, else every key of the JWKS (`pinned` false).
+   */
+  readonly signers: { readonly kids: readonly string[]; readonly pinned: boolean };
 }
 
 /** Options of `createArtifactLinkVerifier`. */
@@ -89,6 +94,7 @@ export function createArtifactLinkVerifier(options: ArtifactLinkVerifierOptions)
   };
   return {
     verify,
+    signers: { kids: [...keys.keys()].filter((kid) => gatewayKids?.has(kid) ?? true), pinned: gatewayKids !== undefined },
     verifyUri(uri, now) {
       const { artifactId, jws } = parseArtifactLinkUri(uri);
       const claims = verify(jws, now);
