@@ -5,7 +5,7 @@
  * (the same figures, with every round and the machine's load).
  *
  * Usage: npm run bench [-- --quick] [-- --only 3,5] [-- --report]
- *   --quick   2 rounds of 3 s (about 2 minutes in all); default 4 rounds of 8 s
+ *   --quick   2 rounds of 2 s (within 2 minutes in all); default 4 rounds of 8 s
  *   --only    the scenarios with these ids
  *   --merge   with --only: keep the other scenarios of bench/benchmarks.json and
  *             replace these (each scenario says when it was measured and how loaded)
@@ -33,8 +33,8 @@ const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? "").split(",")) 
 const options: SuiteOptions = {
   quick,
   rounds: positiveIntEnv("BENCH_ROUNDS", quick ? 2 : 4),
-  seconds: positiveIntEnv("BENCH_SECONDS", quick ? 3 : 8),
-  warmupSeconds: positiveIntEnv("BENCH_WARMUP_SECONDS", quick ? 2 : 4),
+  seconds: positiveIntEnv("BENCH_SECONDS", quick ? 2 : 8),
+  warmupSeconds: positiveIntEnv("BENCH_WARMUP_SECONDS", quick ? 1 : 4),
   inFlight: positiveIntEnv("BENCH_IN_FLIGHT", 32),
   channels: positiveIntEnv("BENCH_CHANNELS", 4),
 };
