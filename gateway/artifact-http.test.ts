@@ -10,13 +10,14 @@ import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestKeys } from "../test/support/test-keys.js";
 import type { TestKeys } from "../test/support/test-keys.js";
-import { artifactLinkUri, createArtifactLinkVerifier, signArtifactLink } from "../mesh/index.js";
+import { artifactLinkUri, createArtifactLinkVerifier, createTokenVerifier, issueToken, signArtifactLink } from "../mesh/index.js";
 import type { ArtifactAccess, Logger } from "../mesh/index.js";
 import { QueueStoreFullError } from "../mesh/queue/nats/nats-storage.js";
 import type { ArtifactInfo, ArtifactStore } from "../mesh/queue/queue-types.js";
 import { startArtifactHttp } from "./artifact-http.js";
 import type { ArtifactHttpOptions, RunningArtifactHttp } from "./artifact-http.js";
-import { linkSignersWarning } from "./artifact-endpoint.js";
+import { linkSignersWarning, startArtifactEndpoint } from "./artifact-endpoint.js";
+import { readGatewayConfig } from "./config.js";
 
 const digestA = `sha256:${"a".repeat(64)}`;
 const digestB = `sha256:${"b".repeat(64)}`;
@@ -40,12 +41,12 @@ function gate(): { wait: Promise<void>; open: () => void } {
 class StandInStore implements ArtifactStore {
   putting = 0;
   getting = 0;
-  onPut: () => Promise<ArtifactInfo> = () => Promise.resolve(info(digestA));
+  onPut: (data: Uint8Array | AsyncIterable<Uint8Array>) => Promise<ArtifactInfo> = () => Promise.resolve(info(digestA));
   onGet: () => Promise<{ info: ArtifactInfo; data: Uint8Array } | undefined> = () => Promise.resolve(undefined);
-  async put(): Promise<ArtifactInfo> {
+  async put(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<ArtifactInfo> {
     this.putting++;
     try {
-      return await this.onPut();
+      return await this.onPut(data);
     } finally {
       this.putting--;
     }
@@ -170,18 +171,35 @@ describe("the artifact endpoint", () => {
     expect(await get(uri)).toEqual({ status: 200, body: "hello" });
   });
 
-  it("cuts off a request whose headers do not arrive in time (408)", async () => {
-    const { port } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+  /** What the endpoint answers on a raw connection that sends `text` and then nothing; and how long it took. */
+  async function stalled(port: number, text: string): Promise<{ answer: string; ms: number }> {
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, "127.0.0.1", () => socket.write("PUT /v1/artifacts?task_id=t1 HTTP/1.1\r\nHost: x\r\n"));
-      let text = "";
-      socket.on("data", (d: Buffer) => (text += d.toString()));
-      socket.on("close", () => resolve(text));
+      const socket = connect(port, "127.0.0.1", () => socket.write(text));
+      let got = "";
+      socket.on("data", (d: Buffer) => (got += d.toString()));
+      socket.on("close", () => resolve(got));
       socket.on("error", reject);
     });
+    return { answer, ms: Date.now() - started };
+  }
+
+  it("cuts off a request whose headers do not arrive in time (408), well before the request timeout", async () => {
+    const { port } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 60_000 });
+    const { answer, ms } = await stalled(port, "PUT /v1/artifacts?task_id=t1 HTTP/1.1\r\nHost: x\r\n");
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(ms).toBeLessThan(5000);
+  });
+
+  it("cuts off an upload whose body does not arrive in time", async () => {
+    const { port } = await start({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    store.onPut = async (data) => {
+      for await (const _chunk of data as AsyncIterable<Uint8Array>) { /* reads until the body ends or the connection is cut */ }
+      return info(digestA);
+    };
+    const { answer, ms } = await stalled(port, "PUT /v1/artifacts?task_id=t1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nhello");
+    expect(answer).not.toMatch(/^HTTP\/1\.1 201/);
+    expect(ms).toBeLessThan(5000);
   });
 });
 
@@ -196,6 +214,27 @@ describe("linkSignersWarning", () => {
       );
       expect(linkSignersWarning(createArtifactLinkVerifier({ keys: jwks }))).toBeUndefined();
       expect(linkSignersWarning(createArtifactLinkVerifier({ keys: two, roleKeys: new Map([["gateway", new Set([kids[0]!])]]) }))).toBeUndefined();
+
+      // The gateway's wiring logs it at start, and hands the endpoint the configured limits.
+      const warnings: string[] = [];
+      const endpoint = await startArtifactEndpoint({
+        config: readGatewayConfig({ AGENTMESH_ARTIFACTS_ADDRESS: "127.0.0.1:0", AGENTMESH_ARTIFACT_MAX_UPLOADS_PER_CALLER: "1" }),
+        store: Object.assign(new StandInStore(), { onPut: () => new Promise<never>(() => undefined) }),
+        kv: { get: () => Promise.resolve(undefined), create: () => Promise.resolve(1) } as never,
+        signingKey: keys.key, verifier: createTokenVerifier({ keys: keys.keys, self: "gateway" }), links: createArtifactLinkVerifier({ keys: two }),
+        taskOwner: () => undefined, isAgent: () => false, logger: { ...quiet, warn: (m) => warnings.push(m) },
+      });
+      try {
+        expect(warnings).toEqual([`artifact links: ${linkSignersWarning(createArtifactLinkVerifier({ keys: two }))!}`]);
+        const token = await issueToken(keys.key, { subject: "alice", role: "supervisor" });
+        const upload = () => fetch(`${endpoint.url}/v1/artifacts?task_id=t1`, { method: "PUT", body: "hello", headers: { authorization: `Bearer ${token}` } });
+        // The store never finishes an upload: of two at once, one waits and the other is refused.
+        const both = [upload(), upload()];
+        for (const p of both) p.catch(() => undefined);
+        expect((await Promise.race(both)).status).toBe(429);
+      } finally {
+        await endpoint.close();
+      }
     } finally {
       other.remove();
     }
