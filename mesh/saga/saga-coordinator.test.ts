@@ -21,14 +21,24 @@ import { tripSaga } from "./trip-saga.fixture.js";
 
 const saga = tripSaga;
 
-/** A step runner standing in for the gateway: `script(taskId, call)` answers the call-th delegation of a task (1, 2, ...). */
-function scriptedRunner(script: (taskId: string, call: number) => StepOutcome): { runStep: StepRunner; calls: string[] } {
+/** A task id without its saga's nonce (`<saga id>.<step>.<phase>`), which the scripts and expectations use. */
+const plain = (taskId: string) => taskId.split(".").filter((_, i) => i !== 1).join(".");
+
+/**
+ * A step runner standing in for the gateway: `script(taskId, call)` answers the
+ * call-th delegation of a task (1, 2, ...); task ids are recorded and scripted without their nonce.
+ */
+function scriptedRunner(script: (taskId: string, call: number) => StepOutcome): { runStep: StepRunner; calls: string[]; nonced: string[] } {
   const calls: string[] = [];
+  const nonced: string[] = [];
   return {
     calls,
+    nonced,
     runStep: (d) => {
-      calls.push(d.taskId);
-      return Promise.resolve(script(d.taskId, calls.filter((t) => t === d.taskId).length));
+      const id = plain(d.taskId);
+      calls.push(id);
+      nonced.push(d.taskId);
+      return Promise.resolve(script(id, calls.filter((t) => t === id).length));
     },
   };
 }
@@ -51,7 +61,7 @@ afterEach(async () => {
 /** A canceller standing in for the gateway: records each Cancel and answers how the task ended (canceled, by default). */
 function scriptedCanceller(end: (taskId: string) => StepOutcome = () => canceled): { cancelStep: StepCanceller; cancels: string[] } {
   const cancels: string[] = [];
-  return { cancels, cancelStep: (d) => (cancels.push(d.taskId), Promise.resolve(end(d.taskId))) };
+  return { cancels, cancelStep: (d) => (cancels.push(plain(d.taskId)), Promise.resolve(end(plain(d.taskId)))) };
 }
 
 const canceled: StepOutcome = { kind: "failed", error: { code: "canceled", reason: "canceled", message: "canceled by the saga" } };
@@ -159,6 +169,20 @@ describe("startSagaCoordinator", () => {
       expect(state.steps[0]!.do.attempts).toBe(1);
       expect(state.trail.filter((e) => e.step === "flight").map((e) => e.event)).toEqual(["step.requested", "step.attempt", "step.completed"]);
     }
+  });
+
+  it("puts the saga's nonce, drawn when it starts and kept in its state, in every step's task id", async () => {
+    const runner = scriptedRunner((taskId) => done(taskId));
+    const { backend, store } = await coordinator(runner.runStep);
+    const parts = { store, queue: backend.queue };
+    const first = await startSaga(parts, { definition: saga, sagaId: "n1", input: { city: "Oslo" }, startedBy: "alice" });
+    const nonce = first.state.nonce;
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect((await ended(async () => (await store.get("n1"))?.state)).status).toBe("completed");
+    expect(runner.nonced).toEqual(["flight", "hotel", "car"].map((s) => `n1.${nonce}.${s}.do`));
+    // A repeated start keeps the state, nonce and all; another saga draws its own.
+    expect((await startSaga(parts, { definition: saga, sagaId: "n1", input: { city: "Oslo" }, startedBy: "alice" })).state.nonce).toBe(nonce);
+    expect((await startSaga(parts, { definition: saga, sagaId: "n2", input: { city: "Oslo" }, startedBy: "alice" })).state.nonce).not.toBe(nonce);
   });
 
   it("resumes a saga whose start event was lost, when it starts", async () => {

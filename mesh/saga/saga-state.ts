@@ -3,6 +3,7 @@
  * where each step and its compensation stand, and the trail of everything that
  * happened to it, for audit. Written with compare-and-set only (saga-store.ts).
  */
+import { randomBytes } from "node:crypto";
 import type { JsonObject, SagaDefinition } from "./saga-definition.js";
 
 /**
@@ -31,7 +32,7 @@ export interface StepError {
 /** One delegation of a step. */
 export interface SagaAction {
   readonly intent: string;
-  /** `<saga id>.<step>.<phase>`: the idempotency key of the delegation. */
+  /** `<saga id>.<nonce>.<step>.<phase>`: the idempotency key of the delegation. */
   readonly taskId: string;
   readonly state: ActionState;
   /** Deliveries of the request that tried it (1 when it ran once). */
@@ -73,6 +74,11 @@ export interface SagaState {
   readonly input: JsonObject;
   /** Subject of the caller that started it. */
   readonly startedBy: string;
+  /**
+   * Random, drawn when the saga is started and kept here: part of every step's
+   * task id, so no one who knows the saga id can take a step's task id first.
+   */
+  readonly nonce: string;
   readonly status: SagaStatus;
   readonly steps: readonly SagaStepState[];
   readonly trail: readonly TrailEntry[];
@@ -86,9 +92,14 @@ export function sagaKey(sagaId: string): string {
   return `saga/${sagaId}`;
 }
 
-/** The task id of a step's delegation: `<saga id>.<step>.<phase>`. */
-export function stepTaskId(sagaId: string, step: string, phase: SagaPhase): string {
-  return `${sagaId}.${step}.${phase}`;
+/** The task id of a step's delegation: `<saga id>.<nonce>.<step>.<phase>`. */
+export function stepTaskId(sagaId: string, nonce: string, step: string, phase: SagaPhase): string {
+  return `${sagaId}.${nonce}.${step}.${phase}`;
+}
+
+/** A fresh saga nonce: 96 random bits, base64url (16 characters of `[A-Za-z0-9_-]`). */
+export function newSagaNonce(): string {
+  return randomBytes(12).toString("base64url");
 }
 
 /** True for the statuses a saga ends in. */
@@ -96,18 +107,19 @@ export function isSagaTerminal(status: SagaStatus): boolean {
   return status === "completed" || status === "compensated" || status === "failed";
 }
 
-/** The state of a saga just started by `startedBy`: every delegation pending, one trail entry. */
-export function newSagaState(definition: SagaDefinition, sagaId: string, input: JsonObject, startedBy: string, now: string): SagaState {
+/** The state of a saga just started by `startedBy`: every delegation pending, one trail entry; a fresh nonce unless given. */
+export function newSagaState(definition: SagaDefinition, sagaId: string, input: JsonObject, startedBy: string, now: string, nonce = newSagaNonce()): SagaState {
   return {
     sagaId,
     name: definition.name,
     input,
     startedBy,
+    nonce,
     status: "running",
     steps: definition.steps.map((s) => ({
       name: s.name,
-      do: { intent: s.intent, taskId: stepTaskId(sagaId, s.name, "do"), state: "pending", attempts: 0 },
-      undo: { intent: s.compensation.intent, taskId: stepTaskId(sagaId, s.name, "undo"), state: "pending", attempts: 0 },
+      do: { intent: s.intent, taskId: stepTaskId(sagaId, nonce, s.name, "do"), state: "pending", attempts: 0 },
+      undo: { intent: s.compensation.intent, taskId: stepTaskId(sagaId, nonce, s.name, "undo"), state: "pending", attempts: 0 },
     })),
     trail: [{ seq: 1, at: now, event: "saga.started", detail: `${definition.name} started by ${startedBy} with ${definition.steps.length} steps` }],
     createdAt: now,

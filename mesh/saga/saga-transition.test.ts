@@ -11,7 +11,7 @@ import { tripSaga } from "./trip-saga.fixture.js";
 const definition: SagaDefinition = tripSaga;
 
 const at = "2026-01-01T00:00:00.000Z";
-const started = (): SagaState => newSagaState(definition, "s1", { city: "Oslo" }, "operator", at);
+const started = (): SagaState => newSagaState(definition, "s1", { city: "Oslo" }, "operator", at, "n0");
 const completed = (step: number, phase: SagaPhase = "do"): SagaEvent => ({ kind: "step.completed", sagaId: "s1", step, phase, agent: "agent", outputs: { booking: `b${step}` }, attempts: 1 });
 const failed = (step: number, phase: SagaPhase = "do"): SagaEvent => ({ kind: "step.failed", sagaId: "s1", step, phase, attempts: 2, error: { code: "failed_precondition", reason: "sold_out", message: "sold out" } });
 const requested = (step: number, phase: SagaPhase): SagaEvent => ({ kind: "step.requested", sagaId: "s1", step, phase });
@@ -108,7 +108,7 @@ describe("recordStepAttempt", () => {
   it("trails each new delivery of a running step once", () => {
     const first = recordStepAttempt(running(), 0, "do", 1, at)!;
     expect(first.steps[0]!.do.attempts).toBe(1);
-    expect(first.trail.at(-1)).toEqual({ seq: 3, at, event: "step.attempt", step: "flight", taskId: "s1.flight.do", detail: "delegating flight.book" });
+    expect(first.trail.at(-1)).toEqual({ seq: 3, at, event: "step.attempt", step: "flight", taskId: "s1.n0.flight.do", detail: "delegating flight.book" });
     const second = recordStepAttempt(first, 0, "do", 2, at, "unavailable: no worker")!;
     expect(second.trail.at(-1)!.detail).toBe("delegating flight.book again (attempt 2; last error: unavailable: no worker)");
     expect(recordStepAttempt(second, 0, "do", 2, at)).toBeUndefined();
