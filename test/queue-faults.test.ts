@@ -19,7 +19,7 @@ import { startNatsServer } from "./support/nats-server.js";
 import type { TestNatsServer } from "./support/nats-server.js";
 import { startTestMesh } from "./support/test-mesh.js";
 import type { TestMesh } from "./support/test-mesh.js";
-import { spawnTestWorker, until } from "./support/worker-process.js";
+import { spawnTestWorker, stopChildren, until } from "./support/worker-process.js";
 
 /** A short ack wait, so a dead replica's task moves on within the test's time. */
 const queueEnv = { AGENTMESH_QUEUE_ACK_WAIT_MS: "1500", AGENTMESH_QUEUE_MAX_DELIVERIES: "4", AGENTMESH_QUEUE_BACKOFF_MS: "100", AGENTMESH_QUEUE_MAX_IN_FLIGHT: "2" };
@@ -41,14 +41,7 @@ describe.each(["embedded", "nats"] as const)("queued work on the %s backend, wit
     mkdirSync(effects);
   }, 60_000);
   afterEach(async () => {
-    await Promise.all(children.splice(0).map(async (c) => {
-      if (c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGTERM");
-      const timer = setTimeout(() => c.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }));
+    await stopChildren(children);
   });
   afterAll(async () => {
     client.close();

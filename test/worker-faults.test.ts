@@ -14,7 +14,7 @@ import type { GrpcClient } from "../mesh/index.js";
 import { checkHealth } from "../cli/health-check.js";
 import { createExecutionLog, testIntents } from "./support/test-intents.js";
 import { startTestMesh } from "./support/test-mesh.js";
-import { spawnTestWorker, until } from "./support/worker-process.js";
+import { spawnTestWorker, stopChildren, until } from "./support/worker-process.js";
 import type { TestMesh } from "./support/test-mesh.js";
 
 let mesh: TestMesh;
@@ -31,14 +31,7 @@ beforeAll(async () => {
 // Workers left running stop gracefully (they deregister), so the next test starts
 // with no replica of theirs in the gateway's table; SIGKILL only if one hangs.
 afterEach(async () => {
-  await Promise.all(children.splice(0).map(async (c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    const timer = setTimeout(() => c.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }));
+  await stopChildren(children);
 });
 afterAll(async () => {
   client.close();

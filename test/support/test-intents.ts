@@ -60,6 +60,14 @@ export function record(log: ExecutionLog, taskId: string): void {
 
 const anyOutputs = { type: "object" };
 
+/** The contract of the intents that work for `ms` milliseconds. */
+const timedIntent = {
+  inputSchema: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 60_000 } } },
+  outputSchema: anyOutputs,
+  tools: [],
+  requiredScopes: [],
+};
+
 /** `test.echo`: returns its text; `test.sleep`: waits `ms` (honouring cancellation); `test.relay`: delegates `intent` onward; `test.fail`: fails with the given code. */
 export function testIntents(log: ExecutionLog, only: readonly string[] = []): IntentDefinition<never, never>[] {
   const echo = defineIntent<{ text: string }, { text: string }>({
@@ -77,10 +85,7 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
   const sleep = defineIntent<{ ms: number }, { slept: number }>({
     name: "test.sleep",
     description: "Sleeps, then answers.",
-    inputSchema: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 60_000 } } },
-    outputSchema: anyOutputs,
-    tools: [],
-    requiredScopes: [],
+    ...timedIntent,
     async handle(inputs, ctx) {
       record(log, ctx.taskId);
       await sleepFor(inputs.ms, ctx.signal);
@@ -116,10 +121,7 @@ export function testIntents(log: ExecutionLog, only: readonly string[] = []): In
   const effect = defineIntent<{ ms: number }, { applied: boolean }>({
     name: "test.effect",
     description: "Works for `ms`, then applies its effect once per task id.",
-    inputSchema: { type: "object", required: ["ms"], properties: { ms: { type: "integer", minimum: 0, maximum: 60_000 } } },
-    outputSchema: anyOutputs,
-    tools: [],
-    requiredScopes: [],
+    ...timedIntent,
     async handle(inputs, ctx) {
       record(log, ctx.taskId);
       await sleepFor(inputs.ms, ctx.signal);

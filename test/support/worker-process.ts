@@ -54,3 +54,15 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: n
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Stops `children` (SIGTERM, then SIGKILL after 5 s) and empties the list; those already gone are skipped. */
+export async function stopChildren(children: ChildProcess[]): Promise<void> {
+  await Promise.all(children.splice(0).map(async (c) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    const timer = setTimeout(() => c.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }));
+}
