@@ -185,6 +185,28 @@ describe("startSagaCoordinator", () => {
     expect((await startSaga(parts, { definition: saga, sagaId: "n2", input: { city: "Oslo" }, startedBy: "alice" })).state.nonce).not.toBe(nonce);
   });
 
+  it("resumes a saga whose event was dead-lettered: a restarted coordinator completes it", async () => {
+    // The coordinator fails on the hotel step until the queue gives up on its event (5 deliveries).
+    let failing = true;
+    const runner = scriptedRunner((taskId) => {
+      if (failing && taskId === "dl.hotel.do") throw new Error("the store is unreachable");
+      return done(taskId);
+    });
+    const first = await coordinator(runner.runStep);
+    await startSaga({ store: first.store, queue: first.backend.queue }, { definition: saga, sagaId: "dl", input: { city: "Oslo" }, startedBy: "alice" });
+    for (const deadline = Date.now() + 15_000; (await first.backend.queue.deadLetters("saga.events")).length === 0;) {
+      if (Date.now() > deadline) throw new Error("the hotel step's event was not dead-lettered");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.coordinator.stop();
+    expect((await first.store.get("dl"))!.state.status).toBe("running");
+    failing = false;
+    const second = await coordinator(runner.runStep);
+    expect(await second.coordinator.resume()).toBe(1);
+    expect((await ended(async () => (await second.store.get("dl"))?.state)).status).toBe("completed");
+    expect(runner.calls.filter((t) => t === "dl.hotel.do").length).toBe(6);
+  });
+
   it("resumes a saga whose start event was lost, when it starts", async () => {
     const runner = scriptedRunner((taskId) => done(taskId));
     const backend = await openEmbeddedBackend(dir, { pollIntervalMs: 10 });

@@ -51,15 +51,23 @@ export interface SagaCoordinatorOptions {
 
 /** A running coordinator. */
 export interface SagaCoordinator {
-  /** Re-publishes the event every unfinished saga waits for (absorbed when it is queued already); resolves to how many sagas that was. */
+  /**
+   * Re-publishes the event every unfinished saga waits for (absorbed when it is
+   * queued already; under a fresh id when one of the saga's events was
+   * dead-lettered); resolves to how many sagas that was.
+   */
   resume(): Promise<number>;
   /** Stops taking events; steps running now are abandoned (their events are delivered again) and awaitedEvents. */
   stop(): Promise<void>;
 }
 
-/** Publishes `event` on the saga subject (deduplicated by its id). */
-export async function publishSagaEvent(queue: TaskQueue, event: SagaEvent): Promise<void> {
-  await queue.enqueue({ id: sagaEventId(event), subject: sagaEventsSubject, data: encodeSagaEvent(event), headers: { "saga-id": event.sagaId, kind: event.kind } });
+/**
+ * Publishes `event` on the saga subject, deduplicated by its id (and `idSuffix`:
+ * a re-publication that the dedup record of a dead-lettered copy must not absorb).
+ */
+export async function publishSagaEvent(queue: TaskQueue, event: SagaEvent, idSuffix?: string): Promise<void> {
+  const id = idSuffix === undefined ? sagaEventId(event) : `${sagaEventId(event)}.${idSuffix}`;
+  await queue.enqueue({ id, subject: sagaEventsSubject, data: encodeSagaEvent(event), headers: { "saga-id": event.sagaId, kind: event.kind } });
 }
 
 /** Starts consuming `saga.events`. */
@@ -183,11 +191,16 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
   return {
     async resume() {
       let count = 0;
+      // A saga whose event was dead-lettered would wait forever: the queue keeps the dedup
+      // record of the dead letter, so its event is published again under an id with the
+      // state's revision (applying an event twice changes nothing).
+      const deadSagas = new Set((await o.queue.deadLetters(sagaEventsSubject)).map((d) => d.headers["saga-id"]));
       for (const id of await o.store.list()) {
         const saga = await o.store.get(id);
         if (saga === undefined) continue;
         const events = saga.state.status === "running" && saga.state.steps[0]?.do.state === "pending" ? [{ kind: "saga.started", sagaId: id } as const] : awaitedEvents(saga.state);
-        for (const e of events) await publishSagaEvent(o.queue, e);
+        const suffix = deadSagas.has(id) ? `r${saga.revision}` : undefined;
+        for (const e of events) await publishSagaEvent(o.queue, e, suffix);
         if (events.length > 0) count++;
       }
       return count;
