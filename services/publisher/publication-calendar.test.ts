@@ -39,6 +39,19 @@ describe("schedulePublish and unschedulePublish", () => {
     ]);
   });
 
+  it("does not free a slot booked by another schedule since the unschedule read it", async () => {
+    const ledger = openEffectLedger(dir);
+    const { tool } = recordToolCalls();
+    const a = await schedulePublish(inputs, "a.publish.do", ledger, tool);
+    const stale = await ledger.get(a.outputs.slot);
+    await unschedulePublish("sched-a.publish.do", a.outputs.slot, "a.publish.undo", ledger, tool);
+    await schedulePublish({ ...inputs, draftId: "draft-b" }, "b.publish.do", ledger, tool);
+    // A retry of a's unschedule that read the slot before b booked it.
+    const racing = { ...ledger, get: <T extends Record<string, unknown>>(key: string) => (key === a.outputs.slot ? Promise.resolve(stale as never) : ledger.get<T>(key)) };
+    expect((await unschedulePublish("sched-a.publish.do", a.outputs.slot, "a.publish.undo", racing, tool)).outputs.alreadyUnscheduled).toBe(true);
+    expect((await ledger.get<{ scheduleId: string }>(a.outputs.slot))?.data.scheduleId).toBe("sched-b.publish.do");
+  });
+
   it("refuses to free a slot the schedule never held", async () => {
     await expect(unschedulePublish("sched-x", "slot-blog-2027-03-01T080000.000Z", "x.undo", openEffectLedger(dir), recordToolCalls().tool)).rejects.toThrow(
       new ScheduleNotFoundError("sched-x", "slot-blog-2027-03-01T080000.000Z"),

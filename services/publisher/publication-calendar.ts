@@ -46,7 +46,8 @@ export async function unschedulePublish(scheduleId: string, slot: string, taskId
   if (!ours && (await calendar.get(undoKey)) === undefined) throw new ScheduleNotFoundError(scheduleId, slot);
   const { applied } = await tool("calendar.write", async () => {
     const done = await calendar.apply({ kind: "publish.unscheduled", key: undoKey, taskId, data: { scheduleId, slot } });
-    if (ours) await calendar.remove(slot);
+    // Only while the slot still holds this schedule: it may have been freed and booked by another since the read above.
+    if (ours) await calendar.removeIf<Booking>(slot, (b) => b.data.scheduleId === scheduleId);
     return done;
   });
   return {

@@ -9,7 +9,7 @@
  * record without its journal line, never the other way round.
  */
 import { randomUUID } from "node:crypto";
-import { appendFile, link, mkdir, open, readFile, readdir, rm, unlink } from "node:fs/promises";
+import { appendFile, link, mkdir, open, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
 /** One applied effect. */
@@ -32,6 +32,13 @@ export interface EffectLedger {
   get<T extends Record<string, unknown>>(key: string): Promise<Effect<T> | undefined>;
   /** Removes the record of `key` (a claim given up); false when there was none. Not journaled: record the undo as an effect of its own. */
   remove(key: string): Promise<boolean>;
+  /**
+   * Removes the record of `key` only when the record on disk now satisfies
+   * `holds` (e.g. it is still this schedule's booking, not one made since);
+   * false when there was none or it did not. The record is moved aside first and
+   * checked there, so one made meanwhile by another process is never removed.
+   */
+  removeIf<T extends Record<string, unknown>>(key: string, holds: (effect: Effect<T>) => boolean): Promise<boolean>;
   /** Every effect applied, oldest first, from `effects.jsonl`. */
   journal(): Promise<Effect[]>;
   /** Keys on record that start with `prefix`, sorted. */
@@ -92,6 +99,29 @@ export function openEffectLedger(dir: string): EffectLedger {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
         throw err;
       }
+    },
+    async removeIf<T extends Record<string, unknown>>(key: string, holds: (effect: Effect<T>) => boolean) {
+      const current = await get<T>(key);
+      if (current === undefined || !holds(current)) return false;
+      const aside = join(dir, `.${randomUUID()}.removing`);
+      try {
+        await rename(path(key), aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+        throw err;
+      }
+      const moved = JSON.parse(await readFile(aside, "utf8")) as Effect<T>;
+      if (holds(moved)) {
+        await rm(aside, { force: true });
+        return true;
+      }
+      // Replaced between the read and the move: put the new record back.
+      try {
+        await link(aside, path(key));
+      } finally {
+        await rm(aside, { force: true });
+      }
+      return false;
     },
     async journal() {
       let text: string;
