@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { openEmbeddedBackend } from "../queue/embedded/embedded-backend.js";
 import type { QueueBackend } from "../queue/queue-types.js";
-import { startSagaCoordinator } from "./saga-coordinator.js";
+import { publishSagaEvent, startSagaCoordinator } from "./saga-coordinator.js";
 import type { SagaCoordinator } from "./saga-coordinator.js";
 import { newSagaState } from "./saga-state.js";
 import type { SagaState } from "./saga-state.js";
@@ -205,6 +205,23 @@ describe("startSagaCoordinator", () => {
     expect(await second.coordinator.resume()).toBe(1);
     expect((await ended(async () => (await second.store.get("dl"))?.state)).status).toBe("completed");
     expect(runner.calls.filter((t) => t === "dl.hotel.do").length).toBe(6);
+  });
+
+  it("acks a stale step request (its step ended) without running it", async () => {
+    const runner = scriptedRunner((taskId) => done(taskId));
+    const { backend, store } = await coordinator(runner.runStep);
+    await startSaga({ store, queue: backend.queue }, { definition: saga, sagaId: "st", input: { city: "Oslo" }, startedBy: "alice" });
+    expect((await ended(async () => (await store.get("st"))?.state)).status).toBe("completed");
+    const before = runner.calls.length;
+    // A late copy of the first step's request, under an id the dedup does not know.
+    await publishSagaEvent(backend.queue, { kind: "step.requested", sagaId: "st", step: 0, phase: "do" }, "late");
+    for (const deadline = Date.now() + 10_000; (await backend.queue.depth("saga.events")) > 0;) {
+      if (Date.now() > deadline) throw new Error("the stale request was not settled");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(runner.calls.length).toBe(before);
+    expect(await backend.queue.deadLetters("saga.events")).toEqual([]);
+    expect((await store.get("st"))!.state.steps[0]!.do.attempts).toBe(1);
   });
 
   it("resumes a saga whose start event was lost, when it starts", async () => {
