@@ -236,3 +236,22 @@ describe("startSagaCoordinator", () => {
     expect(await c.coordinator.resume()).toBe(0);
   });
 });
+
+describe("SagaStore.mutate", () => {
+  it("loses no update of two writers that change one saga at the same time", async () => {
+    const backend = await openEmbeddedBackend(dir, { pollIntervalMs: 10 });
+    backends.push(backend);
+    // Two stores over the one KV, as two coordinators would be.
+    const writers = [createSagaStore(backend.store, 100), createSagaStore(backend.store, 100)];
+    await writers[0]!.create(newSagaState(saga, "s1", { city: "Oslo" }, "alice", "2026-01-01T00:00:00.000Z"));
+    const note = (who: number, n: number) => writers[who]!.mutate("s1", (current) => ({
+      state: { ...current, trail: [...current.trail, { seq: current.trail.length + 1, at: current.updatedAt, event: "note", detail: `writer ${who} note ${n}` }] },
+      result: undefined,
+    }));
+    // Each round reads the same revision twice before either writes: one of them must read again.
+    for (let n = 0; n < 10; n++) await Promise.all([note(0, n), note(1, n)]);
+    const { state } = (await writers[1]!.get("s1"))!;
+    expect(state.trail.map((e) => e.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    for (let n = 0; n < 10; n++) for (const who of [0, 1]) expect(state.trail.filter((e) => e.detail === `writer ${who} note ${n}`).length).toBe(1);
+  });
+});
