@@ -5,7 +5,11 @@
  * publishes the next event and only then acks, so a coordinator that dies at any
  * point leaves an unacked event that is delivered again, and the state tells what
  * was already done. A `step.requested` event is the one that works: it delegates
- * the step through the gateway (step-runner.ts) and publishes its outcome.
+ * the step through the gateway (step-runner.ts) and publishes its outcome. A
+ * delegation that is not over yet (held for a human approval) holds no delivery:
+ * the event is acked and a re-check event, due `recheckMs` later and numbered in
+ * the saga's state (so a redelivery or a restart continues one chain of them),
+ * delegates it again with the same task id, which reads how it stands.
  *
  * Retries: a step whose delegation failed in a way a retry may fix is nak'ed and
  * delivered again after a back-off, with the same task id. After
