@@ -15,7 +15,7 @@ import type { SagaCoordinator } from "./saga-coordinator.js";
 import { newSagaState } from "./saga-state.js";
 import type { SagaState } from "./saga-state.js";
 import { createSagaStore } from "./saga-store.js";
-import { startSaga } from "./start-saga.js";
+import { SagaIdTooLongError, startSaga } from "./start-saga.js";
 import type { StepCanceller, StepOutcome, StepRunner } from "./step-runner.js";
 import { tripSaga } from "./trip-saga.fixture.js";
 
@@ -222,6 +222,15 @@ describe("startSagaCoordinator", () => {
     expect(runner.calls.length).toBe(before);
     expect(await backend.queue.deadLetters("saga.events")).toEqual([]);
     expect((await store.get("st"))!.state.steps[0]!.do.attempts).toBe(1);
+  });
+
+  it("refuses a saga id so long that a step's task id would pass the mesh's 128 characters", async () => {
+    const { backend, store } = await coordinator(scriptedRunner((taskId) => done(taskId)).runStep);
+    const parts = { store, queue: backend.queue };
+    // `<saga id>.<16-character nonce>.flight.undo`: 29 characters besides the saga id.
+    await expect(startSaga(parts, { definition: saga, sagaId: "a".repeat(100), input: {}, startedBy: "alice" })).rejects.toThrow(new SagaIdTooLongError("a".repeat(100), 99));
+    expect(await store.list()).toEqual([]);
+    expect((await startSaga(parts, { definition: saga, sagaId: "a".repeat(99), input: {}, startedBy: "alice" })).alreadyStarted).toBe(false);
   });
 
   it("resumes a saga whose start event was lost, when it starts", async () => {

@@ -48,14 +48,28 @@ export class InvalidSagaIdError extends Error {
   }
 }
 
+/** The mesh's longest task id (DelegateRequest.task_id). */
+const maxTaskIdLength = 128;
+
+/** A saga id so long that a step's task id (`<saga id>.<nonce>.<step>.<phase>`) would pass the mesh's 128 characters. */
+export class SagaIdTooLongError extends Error {
+  override readonly name = "SagaIdTooLongError";
+  readonly nonRetryable = true;
+  constructor(readonly sagaId: string, readonly maxLength: number) {
+    super(`saga id ${sagaId} is too long for this saga's step task ids: use at most ${maxLength} characters`);
+  }
+}
+
 /**
  * Starts `start.definition` as `start.sagaId`; resolves to the saga's state and
- * whether it had been started before. Throws `InvalidSagaIdError` and
- * `SagaIdConflictError`; the store's and queue's errors pass through.
+ * whether it had been started before. Throws `InvalidSagaIdError`,
+ * `SagaIdTooLongError` and `SagaIdConflictError`; the store's and queue's errors pass through.
  */
 export async function startSaga(parts: StartSagaParts, start: SagaStart): Promise<{ state: SagaState; alreadyStarted: boolean }> {
   if (!sagaIdPattern.test(start.sagaId)) throw new InvalidSagaIdError(start.sagaId);
   const fresh = newSagaState(start.definition, start.sagaId, start.input, start.startedBy, start.now ?? new Date().toISOString());
+  const longest = Math.max(...fresh.steps.map((s) => s.undo.taskId.length));
+  if (longest > maxTaskIdLength) throw new SagaIdTooLongError(start.sagaId, start.sagaId.length - (longest - maxTaskIdLength));
   const { created, saga } = await parts.store.create(fresh);
   const existing = saga.state;
   if (!created && (existing.name !== fresh.name || existing.startedBy !== fresh.startedBy || canonicalJson(existing.input) !== canonicalJson(fresh.input))) {

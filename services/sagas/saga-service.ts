@@ -7,7 +7,7 @@ import { Code } from "@connectrpc/connect";
 import { SagaService } from "../../gen/agentmesh/v1/saga_pb.js";
 import type { GetSagaRequest, StartSagaRequest } from "../../gen/agentmesh/v1/saga_pb.js";
 import {
-  callerKey, describeViolations, invalidArgument, meshError, methodKey, sagaIdPattern, SagaIdConflictError, startSaga, traceKey,
+  callerKey, describeViolations, invalidArgument, meshError, methodKey, sagaIdPattern, SagaIdConflictError, SagaIdTooLongError, startSaga, traceKey,
 } from "../../mesh/index.js";
 import type { JsonObject, Logger, MeshServiceImpl, RequestValidator, SagaDefinition, SagaStartRequest, SagaStore, SchemaValidator, TaskQueue } from "../../mesh/index.js";
 import { sagaMessage } from "./saga-message.js";
@@ -29,7 +29,8 @@ const readers: ReadonlySet<string> = new Set(["auditor"]);
 /**
  * Creates the implementation. StartSaga answers NOT_FOUND `saga_unknown`,
  * INVALID_ARGUMENT `input_invalid` (the input fails the saga's schema), the
- * policy's refusal, and ALREADY_EXISTS `saga_id_conflict`; GetSaga answers
+ * policy's refusal, INVALID_ARGUMENT `saga_id_too_long` (a step's task id would
+ * pass 128 characters) and ALREADY_EXISTS `saga_id_conflict`; GetSaga answers
  * NOT_FOUND `saga_not_found` and PERMISSION_DENIED `not_saga_owner`.
  */
 export function createSagaServiceImpl(o: SagaServiceOptions): MeshServiceImpl<typeof SagaService> {
@@ -50,6 +51,7 @@ export function createSagaServiceImpl(o: SagaServiceOptions): MeshServiceImpl<ty
         return { saga: sagaMessage(state), alreadyStarted };
       } catch (err) {
         if (err instanceof SagaIdConflictError) throw meshError(Code.AlreadyExists, err.message, { reason: "saga_id_conflict", metadata: { saga_id: req.sagaId } });
+        if (err instanceof SagaIdTooLongError) throw invalidArgument(err.message, "saga_id_too_long", [{ field: "saga_id", description: `must be at most ${err.maxLength} characters for saga ${req.name}` }]);
         throw err;
       }
     },
