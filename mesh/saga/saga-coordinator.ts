@@ -130,9 +130,9 @@ export function startSagaCoordinator(o: SagaCoordinatorOptions): SagaCoordinator
     const ids = { sagaId: event.sagaId, step, phase: event.phase, attempts };
     const result: SagaEvent = settled.kind === "completed"
       ? { kind: "step.completed", ...ids, agent: settled.agent, outputs: settled.outputs }
-      : outcome.kind === "retry"
-        ? { kind: "step.failed", ...ids, error: exhausted(failures, outcome.message), uncertain: true }
-        : { kind: "step.failed", ...ids, error: settled.kind === "failed" ? settled.error : exhausted(failures, settled.kind === "retry" ? settled.message : "") };
+      : outcome.kind === "failed"
+        ? { kind: "step.failed", ...ids, error: outcome.error }
+        : { kind: "step.failed", ...ids, error: exhausted(failures, "message" in outcome ? outcome.message : outcome.kind), uncertain: true };
     await publishSagaEvent(o.queue, result);
     await delivery.ack();
   };
