@@ -44,7 +44,7 @@ import { repoRoot } from "./process-group.js";
 import { registerPolicyCommands } from "./policy-commands.js";
 import { registerTraceCommand } from "./trace-command.js";
 import { registerReportCommand } from "./report-command.js";
-import { registerSagaCommands } from "./saga-commands.js";
+import { registerSagaCommands, sagasAddressFor, startSaga } from "./saga-commands.js";
 
 /**
  * How long the demo campaign may take: long enough for a person to read and
@@ -96,6 +96,7 @@ function createProgram(config: CliConfig): Command {
     process.stdout.write(`\ndelegating campaign.launch to the supervisor through the gateway at ${mesh.gatewayAddress} as operator (task ${taskId}) ...\n`);
     const campaign = delegate(config, mesh.gatewayAddress, "campaign.launch", inputs, taskId, demoTimeoutMs);
     await followDemo({ config, gateway: mesh.gatewayAddress, taskId, campaign, timeoutMs: demoTimeoutMs });
+    await startDemoSaga(config, mesh.gatewayAddress);
     process.stdout.write(`\nthe mesh keeps serving on 127.0.0.1:${o.port} (gRPC) and 127.0.0.1:${o.connectPort} (Connect) — Ctrl-C stops it\n`);
   });
 
@@ -186,6 +187,33 @@ async function delegate(config: CliConfig, gateway: string, intent: string, inpu
   try {
     const res = await client.unary(DelegationService.method.delegate, { taskId, intent, inputs: inputs as never, mode }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + timeoutMs });
     return res.result!;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Starts the demo's saga, campaign-launch (examples/campaign-launch-saga.json with
+ * a publication slot a week from now, so every run books a free one), and says how
+ * to follow it: its publish step waits for a human like the campaign's did.
+ */
+async function startDemoSaga(config: CliConfig, gatewayAddress: string): Promise<void> {
+  const input = JSON.parse(await readFile(join(repoRoot, "examples/campaign-launch-saga.json"), "utf8")) as Record<string, unknown>;
+  const publishAt = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 7 * 24 * 3600_000).toISOString().replace(".000Z", "Z");
+  const sagaId = `demo-saga-${randomUUID()}`;
+  const client = createGrpcClient(sagasAddressFor(gatewayAddress));
+  try {
+    await startSaga(client, config, "campaign-launch", { ...input, publishAt }, sagaId);
+    process.stdout.write([
+      "",
+      `started the campaign-launch saga ${sagaId}: reserve budget → draft campaign → schedule publish (high risk: it waits for a human)`,
+      `  follow it:        ./bin/agentmesh.js sagas get ${sagaId} --sagas ${sagasAddressFor(gatewayAddress)}`,
+      `  decide the step:  ./bin/agentmesh.js approvals list --gateway ${gatewayAddress}, then approve it, or deny it and watch the saga withdraw the draft and release the budget`,
+      "",
+    ].join("\n"));
+  } catch (err) {
+    process.stderr.write("could not start the demo saga:\n");
+    printError(err);
   } finally {
     client.close();
   }

@@ -54,7 +54,7 @@ export function registerSagaCommands(program: Command, config: CliConfig): void 
       callGateway(o.sagas, async (client) => {
         const input = JSON.parse(await readFile(o.input, "utf8")) as Record<string, unknown>;
         const sagaId = o.sagaId ?? `${name}-${randomUUID()}`;
-        const res = await client.unary(SagaService.method.startSaga, { sagaId, name, input: input as never }, await options());
+        const res = await startSaga(client, config, name, input, sagaId);
         process.stdout.write(`${res.alreadyStarted ? "already started" : "started"}: saga ${sagaId} (${name})\n`);
         process.stdout.write(`follow it with: agentmesh sagas get ${sagaId}; steps held for a human wait in: agentmesh approvals list\n`);
         if (o.wait === true) process.stdout.write(formatSaga(await follow(client, sagaId, options), false).join("\n") + "\n");
@@ -73,6 +73,11 @@ export function registerSagaCommands(program: Command, config: CliConfig): void 
         process.stdout.write(o.json === true ? toJsonString(SagaSchema, saga!, { prettySpaces: 2 }) + "\n" : formatSaga(saga!).join("\n") + "\n");
       }),
     );
+}
+
+/** Starts saga `name` with `input` under `sagaId` at the sagas service `client` calls, as operator. */
+export async function startSaga(client: GrpcClient, config: CliConfig, name: string, input: Record<string, unknown>, sagaId: string) {
+  return client.unary(SagaService.method.startSaga, { sagaId, name, input: input as never }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + callTimeoutMs });
 }
 
 /** Polls the saga every 500 ms, printing each new trail entry, until it ends; resolves to its last state. */
