@@ -13,7 +13,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { isExists, isNotFound } from "./fs-files.js";
+import { exists, isExists, isNotFound } from "./fs-files.js";
 
 /** How long readers keep reading a segment after the next one appeared. */
 const graceMs = 5000;
@@ -28,15 +28,6 @@ function segmentNumbers(names: string[]): number[] {
   return names.flatMap((name) => (/^\d{12}\.log$/.test(name) ? [Number(name.slice(0, 12))] : [])).sort((a, b) => a - b);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
 
 /** Appends lines to the newest segment, starting a new one past `segmentBytes`. */
 export class ChangeLogWriter {

@@ -4,11 +4,11 @@
  * Enqueues of one id are serialised by a lock file; everything else moves a
  * message's single file with atomic renames.
  */
-import { rename, stat } from "node:fs/promises";
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidSubjectError, isValidSubject } from "../queue-errors.js";
 import type { DeadLetter, Delivery, QueueConsumer, QueueMessage, TaskQueue, ConsumeOptions } from "../queue-types.js";
-import { ensureDirs, isNotFound, listNames, randomToken, writeFileAtomic } from "./fs-files.js";
+import { ensureDirs, exists, isNotFound, listNames, randomToken, writeFileAtomic } from "./fs-files.js";
 import { withFileLock } from "./fs-lock.js";
 import type { ResolvedEmbeddedSettings } from "./embedded-settings.js";
 import { startEmbeddedConsumer } from "./embedded-consumer.js";
@@ -131,15 +131,5 @@ class EmbeddedQueue implements TaskQueue {
     const consumers = [...this.consumers];
     this.consumers.clear();
     await Promise.all(consumers.map((c) => c.stop()));
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
   }
 }

@@ -68,6 +68,17 @@ export async function readJsonFile<T>(path: string): Promise<T | undefined> {
   }
 }
 
+/** True when `path` exists; other errors than ENOENT are thrown. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
 /** The names in a directory, without temporary files; empty when the directory does not exist. */
 export async function listNames(dir: string): Promise<string[]> {
   try {

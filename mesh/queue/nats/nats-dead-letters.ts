@@ -43,13 +43,7 @@ function asciiJson(value: unknown): string {
 }
 
 /** What {@link publishDeadLetter} records. */
-export interface DeadLetterRecord {
-  readonly id: string;
-  readonly subject: string;
-  readonly data: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly attempts: number;
-  readonly errors: readonly string[];
+export interface DeadLetterRecord extends Omit<DeadLetter, "deadAt"> {
   /** The task stream sequence of the message: dedups a dead letter written twice (a crash between writing it and acking). */
   readonly taskSeq: number;
 }

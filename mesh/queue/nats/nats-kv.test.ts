@@ -1,8 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startNatsServer } from "../../../test/support/nats-server.js";
-import type { TestNatsServer } from "../../../test/support/nats-server.js";
-import type { KvChange, QueueBackend } from "../queue-types.js";
-import { openNatsBackend } from "./nats-backend.js";
+import { describe, expect, it } from "vitest";
+import type { KvChange } from "../queue-types.js";
+import { useNatsBackends } from "./nats-test-backends.js";
 import { natsKvKey } from "./nats-kv.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -23,21 +21,7 @@ describe("natsKvKey", () => {
 });
 
 describe("NATS KV store", () => {
-  let server: TestNatsServer;
-  const backends: QueueBackend[] = [];
-  const open = async () => {
-    const backend = await openNatsBackend(server.url);
-    backends.push(backend);
-    return backend;
-  };
-
-  beforeEach(async () => {
-    server = await startNatsServer();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(backends.splice(0).map((b) => b.close()));
-    await server.stop();
-  });
+  const { server, open } = useNatsBackends();
 
   it("round-trips keys with dots NATS would refuse, in keys() and get()", async () => {
     const { store } = await open();
@@ -77,7 +61,7 @@ describe("NATS KV store", () => {
   it("keeps entries across a nats-server restart", async () => {
     const { store } = await open();
     const rev = await store.put("result/t1", bytes("done"));
-    await server.restart();
+    await server().restart();
     const reopened = await open();
     expect(await reopened.store.get("result/t1")).toEqual({ key: "result/t1", value: bytes("done"), revision: rev });
   });

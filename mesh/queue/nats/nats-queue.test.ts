@@ -1,11 +1,9 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startNatsServer } from "../../../test/support/nats-server.js";
-import type { TestNatsServer } from "../../../test/support/nats-server.js";
-import type { Delivery, QueueBackend, QueueSettings } from "../queue-types.js";
-import { openNatsBackend } from "./nats-backend.js";
+import { describe, expect, it } from "vitest";
+import type { Delivery } from "../queue-types.js";
+import { useNatsBackends } from "./nats-test-backends.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -53,21 +51,7 @@ async function takeAndDie(url: string, subject: string, ackWaitMs: number, maxDe
 }
 
 describe("NATS task queue", () => {
-  let server: TestNatsServer;
-  const backends: QueueBackend[] = [];
-  const open = async (settings: QueueSettings = { ackWaitMs: 1_000, maxDeliveries: 3, backoffMs: [50] }) => {
-    const backend = await openNatsBackend(server.url, settings);
-    backends.push(backend);
-    return backend;
-  };
-
-  beforeEach(async () => {
-    server = await startNatsServer();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(backends.splice(0).map((b) => b.close()));
-    await server.stop();
-  });
+  const { server, open } = useNatsBackends({ ackWaitMs: 1_000, maxDeliveries: 3, backoffMs: [50] });
 
   it("delivers a message once with its data and headers, and absorbs a second enqueue of its id", async () => {
     const { queue } = await open();
@@ -158,7 +142,7 @@ describe("NATS task queue", () => {
   it("redelivers to another consumer when a consumer dies mid-delivery, recording the lost attempt", async () => {
     const { queue } = await open();
     await queue.enqueue({ id: "t4", subject: "work", data: bytes("w") });
-    expect(await takeAndDie(server.url, "work", 1_000, 3)).toBe("taken t4 1");
+    expect(await takeAndDie(server().url, "work", 1_000, 3)).toBe("taken t4 1");
 
     const got: Seen[] = [];
     const consumer = queue.consume("work", async (d) => {
@@ -174,7 +158,7 @@ describe("NATS task queue", () => {
     const settings = { ackWaitMs: 1_000, maxDeliveries: 1, backoffMs: [50] };
     const { queue } = await open(settings);
     await queue.enqueue({ id: "t5", subject: "work", data: bytes("w") });
-    expect(await takeAndDie(server.url, "work", 1_000, 1)).toBe("taken t5 1");
+    expect(await takeAndDie(server().url, "work", 1_000, 1)).toBe("taken t5 1");
 
     const got: Seen[] = [];
     const consumer = queue.consume("work", async (d) => {
@@ -192,7 +176,7 @@ describe("NATS task queue", () => {
     const { queue } = await open();
     const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
     for (const id of ids.slice(0, 10)) await queue.enqueue({ id, subject: "durable", data: bytes(id) });
-    await server.restart();
+    await server().restart();
     expect(await until(() => queue.depth("durable").catch(() => -1), (n) => n >= 0)).toBe(10);
     const got = new Set<string>();
     const consumer = queue.consume("durable", async (d) => {
@@ -200,8 +184,8 @@ describe("NATS task queue", () => {
       await d.ack();
     });
     await until(() => got.size, (n) => n === 10);
-    server.kill("SIGKILL");
-    await server.restart();
+    server().kill("SIGKILL");
+    await server().restart();
     for (const id of ids.slice(10)) await until(() => queue.enqueue({ id, subject: "durable", data: bytes(id) }).then(() => true, () => false), (ok) => ok);
     await until(() => got.size, (n) => n === 20);
     await consumer.stop();
