@@ -20,8 +20,8 @@ import type { ListDeadLettersRequest, ListTasksRequest, RetryDeadLetterRequest }
 import { ResultSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import {
-  callerKey, constraintDeadlineMs, decodeQueuedTask, decodeSharedRecord, delegateRequestDigest, encodeQueuedTask, encodeSharedRecord, invalidArgument, isTerminal, stateName, meshError, methodKey,
-  parseHopClaims, readSharedRecord, sharedTaskKey, tokenIssuer, validateTaskId, withState,
+  advanceSharedRecord, callerKey, constraintDeadlineMs, decodeQueuedTask, decodeSharedRecord, delegateRequestDigest, encodeQueuedTask, invalidArgument, isTerminal, stateName, meshError, methodKey,
+  parseHopClaims, readSharedRecord, tokenIssuer, validateTaskId, withState,
 } from "../mesh/index.js";
 import type { DeadLetter, HopClaims, HopTokenIssuer, Identity, MeshCall, MeshServiceImpl, QueueBackend, QueuedTask, RequestValidator, SharedTaskRecord } from "../mesh/index.js";
 
@@ -104,7 +104,7 @@ export function createQueueServiceImpl(o: QueueServiceOptions): MeshServiceImpl<
       for (const agent of agents) tokens[agent] = await o.hopToken(agent, hop, deadline);
       // Back to QUEUED first: a worker that pulls the task must find it not ended.
       const requeued: Result = withState(create(ResultSchema, { ...ended, error: undefined }), TaskState.QUEUED);
-      await reopen(backend, req.taskId, info.record, requeued);
+      await advanceSharedRecord(backend.store, req.taskId, (cur) => ({ ...cur, result: requeued }), { reopen: true });
       if (!(await backend.queue.redrive(req.taskId, encodeQueuedTask({ ...task, tokens, enqueuedAt: Date.now() })))) {
         throw meshError(Code.NotFound, `no dead-lettered task with id ${req.taskId}`, { reason: "dead_letter_not_found", metadata: { task_id: req.taskId } });
       }
@@ -165,18 +165,5 @@ function readable(value: Uint8Array): SharedTaskRecord | undefined {
     return decodeSharedRecord(value);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Sets a dead task's shared record back to `result`. `advanceSharedRecord` never
- * changes a terminal record, and a dead task's is terminal: this replaces it by
- * compare-and-set on its revision.
- */
-async function reopen(backend: QueueBackend, taskId: string, record: SharedTaskRecord, result: Result): Promise<void> {
-  for (;;) {
-    const cur = await readSharedRecord(backend.store, taskId);
-    if (cur === undefined) return;
-    if ((await backend.store.update(sharedTaskKey(taskId), encodeSharedRecord({ ...record, result }), cur.revision)) !== undefined) return;
   }
 }

@@ -16,12 +16,10 @@ import { TaskErrorSchema, TaskState } from "../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../gen/agentmesh/v1/task_pb.js";
 import { create } from "@bufbuild/protobuf";
 import {
-  advanceSharedRecord, approvalKey, asWorkerRequest, callerKey, chainKey, constraintDeadlineMs, deadLetteredError, decodeSharedRecord, delegateRequestDigest, requestFingerprint, encodeQueuedTask, encodeSharedRecord,
+  advanceSharedRecord, approvalKey, asWorkerRequest, callerKey, chainKey, constraintDeadlineMs, deadLetteredError, decodeSharedRecord, delegateRequestDigest, requestFingerprint, updatedAtMs, encodeQueuedTask, encodeSharedRecord,
   forwardedCallerHeader, forwardedRoleHeader, injectContext, isTerminal, meshError, otelContextKey, readSharedRecord, sharedTaskKey, startClientSpan, taskSubject, withState,
 } from "../mesh/index.js";
 import type { HopTokenIssuer, Identity, Logger, QueueBackend, TaskExecutor, TaskStore, Telemetry } from "../mesh/index.js";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /** Options of `createQueuedDelegation`. */
 export interface QueuedDelegationOptions {
@@ -47,11 +45,6 @@ export interface QueuedDelegation {
   cancel(taskId: string, reason: string, caller: Identity): Promise<Result | undefined>;
   /** Mirrors the shared records of queued tasks into `store` until the returned function is called. */
   follow(store: TaskStore): Promise<() => void>;
-}
-
-/** Epoch ms of a snapshot's time (0 when unset). */
-function msOf(t: Timestamp | undefined): number {
-  return t === undefined ? 0 : timestampMs(t);
 }
 
 /** True for a record still as the gateway wrote it: QUEUED, no worker ever took it, no error. */
@@ -141,7 +134,7 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
           // Ended here without its worker's say: dead-lettered (then re-driven), or seen as
           // interrupted by this gateway's restart. The shared record is the task now.
           const reason = local.result.error?.reason;
-          if ((reason === "dead_lettered" || reason === "interrupted") && msOf(result.updatedAt) > msOf(local.result.updatedAt)) void store.reopen(taskId, result);
+          if ((reason === "dead_lettered" || reason === "interrupted") && updatedAtMs(result) > updatedAtMs(local.result)) void store.reopen(taskId, result);
           return;
         }
         if (isTerminal(result.state)) void store.finish(taskId, result);
@@ -167,7 +160,7 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
       const reconcile = async () => {
         for (const letter of await backend.queue.deadLetters()) {
           // Only a record nobody touched since the letter died: a re-drive reopens it later.
-          await advanceSharedRecord(backend.store, letter.id, (cur) => (msOf(cur.result.updatedAt) > letter.deadAt ? undefined : {
+          await advanceSharedRecord(backend.store, letter.id, (cur) => (updatedAtMs(cur.result) > letter.deadAt ? undefined : {
             ...cur, result: withState(cur.result, TaskState.FAILED, { error: deadLetteredError(letter.attempts, letter.errors) }),
           }));
         }

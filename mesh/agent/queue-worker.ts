@@ -31,15 +31,13 @@
 import { Code, createContextValues } from "@connectrpc/connect";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshHandler } from "../call.js";
 import { errorDetailOf, taskErrorOf, toConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Delivery, KvChange, QueueBackend, QueueConsumer } from "../queue/queue-types.js";
-import { advanceSharedRecord, deadLetteredError, decodeQueuedTask, decodeSharedRecord, readSharedRecord, sharedTaskKey, taskSubject } from "../queue/queued-task.js";
+import { advanceSharedRecord, deadLetteredError, decodeQueuedTask, decodeSharedRecord, readSharedRecord, sharedTaskKey, taskSubject, updatedAtMs } from "../queue/queued-task.js";
 import type { QueuedTask } from "../queue/queued-task.js";
 import { withState } from "../tasks/result-builder.js";
 import { isTerminal } from "../tasks/task-states.js";
@@ -142,7 +140,7 @@ async function runDelivery(o: QueueWorkerOptions, watch: WatchRecord, delivery: 
       return;
     }
     const held = current.record.result;
-    if (held.state === TaskState.WORKING && Date.now() - msOf(held.updatedAt) < o.ackWaitMs) {
+    if (held.state === TaskState.WORKING && Date.now() - updatedAtMs(held) < o.ackWaitMs) {
       // A live replica runs it (its heartbeat keeps the record fresh): a second copy of the message waits.
       await delivery.nak(`task ${taskId} is running on another replica`, o.ackWaitMs);
       return;
@@ -164,11 +162,6 @@ async function runDelivery(o: QueueWorkerOptions, watch: WatchRecord, delivery: 
     clearInterval(heartbeat);
     stopWatching();
   }
-}
-
-/** Epoch ms of a snapshot's time (0 when unset). */
-function msOf(t: Timestamp | undefined): number {
-  return t === undefined ? 0 : timestampMs(t);
 }
 
 /**

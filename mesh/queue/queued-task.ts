@@ -15,6 +15,7 @@
  * on the record's revision, so a terminal state is never overwritten.
  */
 import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { JsonValue } from "@bufbuild/protobuf";
 import { DelegateRequestSchema } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
@@ -117,23 +118,30 @@ export async function readSharedRecord(store: KvStore, taskId: string): Promise<
 
 /**
  * Moves a task's shared record to `next(current)` by compare-and-set, retrying on
- * a concurrent write. A terminal record is never changed: the function then
- * resolves to it unchanged. `next` returning undefined leaves the record as it is.
- * Resolves to the record as it stands afterwards (undefined when there is none).
+ * a concurrent write. A terminal record is never changed (the function then
+ * resolves to it unchanged) unless `reopen` is set: a re-drive of a dead-lettered
+ * task replaces its FAILED record. `next` returning undefined leaves the record as
+ * it is. Resolves to the record as it stands afterwards (undefined when there is none).
  */
 export async function advanceSharedRecord(
   store: KvStore,
   taskId: string,
   next: (current: SharedTaskRecord) => SharedTaskRecord | undefined,
+  options: { reopen?: boolean } = {},
 ): Promise<SharedTaskRecord | undefined> {
   for (;;) {
     const cur = await readSharedRecord(store, taskId);
     if (cur === undefined) return undefined;
-    if (isTerminal(cur.record.result.state)) return cur.record;
+    if (options.reopen !== true && isTerminal(cur.record.result.state)) return cur.record;
     const updated = next(cur.record);
     if (updated === undefined) return cur.record;
     if ((await store.update(sharedTaskKey(taskId), encodeSharedRecord(updated), cur.revision)) !== undefined) return updated;
   }
+}
+
+/** Epoch ms of a snapshot's `updatedAt` (0 when unset). */
+export function updatedAtMs(result: Result): number {
+  return result.updatedAt === undefined ? 0 : timestampMs(result.updatedAt);
 }
 
 /** A copy of `req` that runs to its end on the worker (mode SYNC). */
