@@ -40,7 +40,7 @@ const callTimeoutMs = 10_000;
 export function registerSagaCommands(program: Command, config: CliConfig): void {
   const sagasOption = () => new Option("--sagas <host:port>", "gRPC address of the sagas service (default: where `agentmesh up` runs it, the gateway's port + 22)").default(sagasAddressFor(config.gatewayAddress));
   const sagas = program.command("sagas").description("start event-driven sagas and follow their steps, compensations and trail");
-  const options = async () => ({ metadata: await cliAuth(config, "operator"), deadline: Date.now() + callTimeoutMs });
+  const options = () => callOptions(config);
 
   sagas
     .command("start")
@@ -77,7 +77,12 @@ export function registerSagaCommands(program: Command, config: CliConfig): void 
 
 /** Starts saga `name` with `input` under `sagaId` at the sagas service `client` calls, as operator. */
 export async function startSaga(client: GrpcClient, config: CliConfig, name: string, input: Record<string, unknown>, sagaId: string) {
-  return client.unary(SagaService.method.startSaga, { sagaId, name, input: input as never }, { metadata: await cliAuth(config, "operator"), deadline: Date.now() + callTimeoutMs });
+  return client.unary(SagaService.method.startSaga, { sagaId, name, input: input as never }, await callOptions(config));
+}
+
+/** The metadata and deadline of a call of these commands, as operator. */
+async function callOptions(config: CliConfig): Promise<{ metadata: Record<string, string>; deadline: number }> {
+  return { metadata: await cliAuth(config, "operator"), deadline: Date.now() + callTimeoutMs };
 }
 
 /** Polls the saga every 500 ms, printing each new trail entry, until it ends; resolves to its last state. */

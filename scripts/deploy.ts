@@ -12,7 +12,7 @@
 import { resolve } from "node:path";
 import { kubectlSecretCommands, writeDeployKeys } from "../deploy/deploy-keys.js";
 import { listOverlays, renderOverlay } from "../deploy/render-manifests.js";
-import { toolPath, ToolUnavailableError } from "../tools/index.js";
+import { toolPath } from "../tools/index.js";
 
 // `render prod | head`: a reader that stops early closes the pipe; what is
 // left unwritten is not wanted, so that ends the command quietly, as for
@@ -37,6 +37,6 @@ try {
     process.exitCode = 2;
   }
 } catch (err) {
-  process.stderr.write(`deploy: ${err instanceof ToolUnavailableError ? err.message : (err as Error).message}\n`);
+  process.stderr.write(`deploy: ${(err as Error).message}\n`);
   process.exitCode = 1;
 }

@@ -76,7 +76,7 @@ function cores(cpu: LoadRun["cpu"], name: string): string {
 }
 
 /** Cores the load processes used together. */
-function loadCores(cpu: LoadRun["cpu"]): number {
+export function loadCores(cpu: LoadRun["cpu"]): number {
   return Object.entries(cpu.processes).filter(([n]) => n.startsWith("load")).reduce((sum, [, c]) => sum + c, 0);
 }
 

@@ -55,14 +55,16 @@ export function createBudgetBook(ledger: EffectLedger, limits: BudgetLimits): Bu
     reserve: (inputs, taskId, tool) => serial(async () => {
       const reservationId = `res-${taskId}`;
       const before = await ledger.get<Reservation>(reservationId);
+      // One pass over the ledger: reserve calls run one at a time, so the total only changes by this call's own effect.
+      const total = await reserved();
       if (before === undefined) {
         if (inputs.amountMicros > limits.capMicros) throw new ReservationOverCapError(inputs.amountMicros, limits.capMicros);
-        const left = limits.poolMicros - (await reserved());
+        const left = limits.poolMicros - total;
         if (inputs.amountMicros > left) throw new BudgetInsufficientError(inputs.amountMicros, left);
       }
       const { applied, effect } = await tool("ledger.write", () =>
         ledger.apply<Reservation>({ kind: "budget.reserved", key: reservationId, taskId, data: { campaign: inputs.campaign, amountMicros: inputs.amountMicros } }));
-      return { reservationId, amountMicros: effect.data.amountMicros, remainingMicros: limits.poolMicros - (await reserved()), alreadyReserved: !applied };
+      return { reservationId, amountMicros: effect.data.amountMicros, remainingMicros: limits.poolMicros - total - (applied ? effect.data.amountMicros : 0), alreadyReserved: !applied };
     }),
     release: (reservationId, taskId, tool) => serial(async () => {
       const reservation = await ledger.get<Reservation>(reservationId);

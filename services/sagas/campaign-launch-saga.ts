@@ -11,6 +11,7 @@ import { defineSaga } from "../../mesh/index.js";
 import type { JsonObject } from "../../mesh/index.js";
 import { draftCopyInputSchema } from "../copywriter/index.js";
 import { slotKey } from "../publisher/publication-calendar.js";
+import { schedulePublishInputSchema } from "../publisher/schedule-intent.js";
 
 /** Input of the campaign-launch saga. */
 export interface CampaignLaunchInput extends JsonObject {
@@ -44,8 +45,9 @@ export const campaignLaunchSaga = defineSaga({
       campaign: { type: "string", minLength: 1, maxLength: 120 },
       budgetMicros: { type: "integer", minimum: 1, maximum: 1_000_000_000_000_000 },
       brief: (draftCopyInputSchema.properties as JsonObject).brief,
-      channel: { type: "string", pattern: "^[a-z0-9-]{1,64}$" },
-      publishAt: { type: "string", format: "date-time", maxLength: 64 },
+      // The publisher's own rules, so the saga accepts no channel or time its schedule step would refuse.
+      channel: (schedulePublishInputSchema.properties as JsonObject).channel,
+      publishAt: (schedulePublishInputSchema.properties as JsonObject).publishAt,
     },
   },
   steps: [

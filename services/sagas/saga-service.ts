@@ -75,7 +75,7 @@ function traceOf(trace: { traceId: string } | undefined): { traceId?: string } {
 export function createSagaValidators(): Map<string, RequestValidator> {
   const id = (sagaId: string) => (sagaIdPattern.test(sagaId) ? [] : [{ field: "saga_id", description: "must be 1 to 100 of [A-Za-z0-9_-], starting with a letter or digit" }]);
   const check = (type: string, violations: { field: string; description: string }[]) => {
-    if (violations.length > 0) throw invalidArgument(`invalid ${type}: ${violations.map((v) => `${v.field} ${v.description}`).join("; ")}`, "request_invalid", violations);
+    if (violations.length > 0) throw invalidArgument(`invalid ${type}: ${describeViolations(violations, violations.length)}`, "request_invalid", violations);
   };
   return new Map<string, RequestValidator>([
     [methodKey(SagaService.method.startSaga), (msg) => {

@@ -9,8 +9,11 @@
  * record without its journal line, never the other way round.
  */
 import { randomUUID } from "node:crypto";
-import { appendFile, link, mkdir, open, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { link, mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { openJsonlLog } from "../../mesh/index.js";
+import type { JsonlLog } from "../../mesh/index.js";
 
 /** One applied effect. */
 export interface Effect<T extends Record<string, unknown> = Record<string, unknown>> {
@@ -30,8 +33,6 @@ export interface EffectLedger {
   /** Applies `effect` unless its key was applied before; resolves to the effect on record and whether this call applied it. */
   apply<T extends Record<string, unknown>>(effect: Omit<Effect<T>, "at">): Promise<{ applied: boolean; effect: Effect<T> }>;
   get<T extends Record<string, unknown>>(key: string): Promise<Effect<T> | undefined>;
-  /** Removes the record of `key` (a claim given up); false when there was none. Not journaled: record the undo as an effect of its own. */
-  remove(key: string): Promise<boolean>;
   /**
    * Removes the record of `key` only when the record on disk now satisfies
    * `holds` (e.g. it is still this schedule's booking, not one made since);
@@ -50,6 +51,10 @@ const keyPattern = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 
 /** Opens the ledger in `dir` (made on first write). Throws a RangeError for a key that is not `[A-Za-z0-9._-]`. */
 export function openEffectLedger(dir: string): EffectLedger {
+  // The shared durable JSONL log (synced appends, a torn last line skipped), opened on first use.
+  const journalPath = join(dir, "effects.jsonl");
+  let log: JsonlLog<Effect> | undefined;
+  const journalLog = () => (log ??= openJsonlLog<Effect>(journalPath));
   const path = (key: string) => {
     if (!keyPattern.test(key)) throw new RangeError(`effect key ${JSON.stringify(key)} must be 1 to 200 of [A-Za-z0-9._-], not starting with "."`);
     return join(dir, `${key}.json`);
@@ -88,17 +93,8 @@ export function openEffectLedger(dir: string): EffectLedger {
       } finally {
         await rm(temporary, { force: true });
       }
-      await appendFile(join(dir, "effects.jsonl"), JSON.stringify(record) + "\n");
+      await journalLog().append(record);
       return { applied: true, effect: record };
-    },
-    async remove(key) {
-      try {
-        await unlink(path(key));
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-        throw err;
-      }
     },
     async removeIf<T extends Record<string, unknown>>(key: string, holds: (effect: Effect<T>) => boolean) {
       const current = await get<T>(key);
@@ -123,15 +119,8 @@ export function openEffectLedger(dir: string): EffectLedger {
       }
       return false;
     },
-    async journal() {
-      let text: string;
-      try {
-        text = await readFile(join(dir, "effects.jsonl"), "utf8");
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-        throw err;
-      }
-      return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Effect);
+    journal() {
+      return Promise.resolve(existsSync(journalPath) ? journalLog().readAll() : []);
     },
     async keys(prefix = "") {
       let names: string[];

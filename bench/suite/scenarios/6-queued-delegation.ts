@@ -24,7 +24,7 @@
  */
 import * as os from "node:os";
 import { median } from "../../policy/latency-sample.js";
-import { figureOf } from "../compare.js";
+import { figureOf, loadCores } from "../compare.js";
 import { positiveIntEnv } from "../env.js";
 import { watchCpu } from "../proc-cpu.js";
 import type { CpuWindow } from "../proc-cpu.js";
@@ -83,10 +83,6 @@ async function measure(ctx: SuiteContext, delegators: Delegators, v: Variant, le
 function cpuLine(cpu: CpuWindow): string {
   const named = meshProcesses.filter((n) => cpu.processes[n] !== undefined).map((n) => `${n} ${cpu.processes[n]!.toFixed(2)}`);
   return [...named, `load ${loadCores(cpu).toFixed(2)}`, `others ${cpu.foreign.toFixed(2)}`].join(", ");
-}
-
-function loadCores(cpu: CpuWindow): number {
-  return Object.entries(cpu.processes).filter(([n]) => n.startsWith("load")).reduce((sum, [, c]) => sum + c, 0);
 }
 
 /**
