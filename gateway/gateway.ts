@@ -126,7 +126,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   });
   const stopFollowing = await queued.follow(store);
   // An approval covers the agents the offers grant the intent to: a fact of configuration, not of which replicas are up.
-  const targets = (req: DelegateRequest) => [...offers].filter(([, intents]) => intents.has(req.intent)).map(([agent]) => agent);
+  const targets = (req: DelegateRequest) => agentsFor(req.intent);
   const approvals = createServiceApprovals({
     name: gatewayName, dataDir: config.dataDir, store, delegationImpl, targets, logger, metrics: telemetry.metrics,
     ...(policy === undefined ? {} : { onDecision: policy.recordApproval }),

@@ -82,9 +82,7 @@ export function createQueueServiceImpl(o: QueueServiceOptions): MeshServiceImpl<
       }
       const ended = info.record.result;
       // Only a task that left the queue without an outcome runs again; one that ended (its worker died before the ack) keeps its outcome.
-      if (isTerminal(ended.state) && ended.error?.reason !== "dead_lettered") {
-        throw meshError(Code.FailedPrecondition, `task ${req.taskId} already ended ${stateName(ended.state)}; it is not run again`, { reason: "task_ended", metadata: { task_id: req.taskId } });
-      }
+      if (!mayRedrive(ended)) throw taskEnded(req.taskId, ended);
       let task: QueuedTask;
       try {
         task = decodeQueuedTask(letter.data);
@@ -104,13 +102,24 @@ export function createQueueServiceImpl(o: QueueServiceOptions): MeshServiceImpl<
       for (const agent of agents) tokens[agent] = await o.hopToken(agent, hop, deadline);
       // Back to QUEUED first: a worker that pulls the task must find it not ended.
       const requeued: Result = withState(create(ResultSchema, { ...ended, error: undefined }), TaskState.QUEUED);
-      await advanceSharedRecord(backend.store, req.taskId, (cur) => ({ ...cur, result: requeued }), { reopen: true });
+      // Checked again inside the compare-and-set: a concurrent re-drive or a worker may have moved the record since it was read.
+      const reopened = await advanceSharedRecord(backend.store, req.taskId, (cur) => (mayRedrive(cur.result) ? { ...cur, result: requeued } : undefined), { reopen: true });
+      if (reopened?.result !== requeued) throw taskEnded(req.taskId, reopened?.result ?? ended);
       if (!(await backend.queue.redrive(req.taskId, encodeQueuedTask({ ...task, tokens, enqueuedAt: Date.now() })))) {
         throw meshError(Code.NotFound, `no dead-lettered task with id ${req.taskId}`, { reason: "dead_letter_not_found", metadata: { task_id: req.taskId } });
       }
       return { result: requeued };
     },
   };
+}
+
+/** A task may be re-driven while it has no outcome: not ended, or ended only by the dead-letter queue. */
+function mayRedrive(result: Result): boolean {
+  return !isTerminal(result.state) || result.error?.reason === "dead_lettered";
+}
+
+function taskEnded(taskId: string, result: Result) {
+  return meshError(Code.FailedPrecondition, `task ${taskId} already ended ${stateName(result.state)}; it is not run again`, { reason: "task_ended", metadata: { task_id: taskId } });
 }
 
 /** Validators of the three methods. */

@@ -157,12 +157,16 @@ export function createQueuedDelegation(o: QueuedDelegationOptions): QueuedDelega
         if (cur !== undefined) apply(taskId, cur.record.result);
       }
       // A task whose worker died on its last attempt is dead-lettered by the queue alone: record that outcome.
+      const reconciled = new Set<string>();
       const reconcile = async () => {
         for (const letter of await backend.queue.deadLetters()) {
+          const seen = `${letter.id}@${letter.deadAt}`;
+          if (reconciled.has(seen)) continue;
           // Only a record nobody touched since the letter died: a re-drive reopens it later.
           await advanceSharedRecord(backend.store, letter.id, (cur) => (updatedAtMs(cur.result) > letter.deadAt ? undefined : {
             ...cur, result: withState(cur.result, TaskState.FAILED, { error: deadLetteredError(letter.attempts, letter.errors) }),
           }));
+          reconciled.add(seen);
         }
       };
       const timer = setInterval(() => {

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { DelegateRequestSchema, DelegationService } from "../gen/agentmesh/v1/delegation_pb.js";
 import {
-  createGrpcClient, createHopTokenIssuer, delegateRequestDigest, emptyChain, encodeSharedRecord, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader,
+  advanceSharedRecord, createGrpcClient, createHopTokenIssuer, delegateRequestDigest, emptyChain, encodeSharedRecord, errorDetailOf, forwardedCallerHeader, forwardedRoleHeader,
   loadSigningKey, requestFingerprint, sharedTaskKey,
 } from "../mesh/index.js";
 import { openQueueBackend } from "../mesh/queue/index.js";
@@ -157,6 +157,19 @@ describe.each(["embedded", "nats"] as const)("queued delegation (%s backend)", (
       const err = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-echo-1" }, { metadata: alice }).catch((e: unknown) => e as ConnectError);
       expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason]).toEqual([Code.NotFound, "dead_letter_not_found"]);
     });
+
+    it("refuses to re-drive a dead letter whose task ended otherwise (its worker recorded an outcome, then died before the ack)", async () => {
+      await queue("q-ended-1", "test.fail", { code: "Unavailable" });
+      expect((await follow("q-ended-1")).result.error?.reason).toBe("dead_lettered");
+      const backendHandle = await openQueueBackend({ url: nats?.url, dir: join(mesh.home, "queue") });
+      await advanceSharedRecord(backendHandle.store, "q-ended-1", (cur) => ({ ...cur, result: create(ResultSchema, { ...cur.result, state: TaskState.COMPLETED, error: undefined }) }), { reopen: true });
+      await backendHandle.close();
+      const err = await client.unary(QueueService.method.retryDeadLetter, { taskId: "q-ended-1" }, { metadata: alice }).catch((e: unknown) => e as ConnectError);
+      expect([(err as ConnectError).code, errorDetailOf(err as ConnectError)?.reason, (err as ConnectError).rawMessage]).toEqual([
+        Code.FailedPrecondition, "task_ended", "task q-ended-1 already ended completed; it is not run again",
+      ]);
+      expect(runs("q-ended-1")).toBe(3);
+    }, 30_000);
 
     it("queues a task whose record was written but whose enqueue was lost, when the caller retries", async () => {
       // What a gateway that stopped between the record and the enqueue leaves behind.

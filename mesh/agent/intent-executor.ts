@@ -17,6 +17,7 @@ import { preciseDuration, rollUp } from "./cost.js";
 import type { HandlerOutcome, IntentDefinition } from "./intent.js";
 import { createTaskContext } from "./task-context.js";
 import type { TaskContextDeps } from "./task-context.js";
+import { refusedState } from "../tasks/task-states.js";
 
 /** What the executor needs. */
 export interface IntentExecutorOptions extends TaskContextDeps {
@@ -70,7 +71,7 @@ export function createIntentExecutor(o: IntentExecutorOptions): TaskExecutor {
         throw ce;
       }
       const own = ownCost();
-      return withState(started, ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, {
+      return withState(started, refusedState(ce.code), {
         error: taskErrorOf(ce),
         ownCost: own,
         cost: rollUp(own, [childCosts()]),

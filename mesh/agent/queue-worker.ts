@@ -40,7 +40,7 @@ import type { Delivery, KvChange, QueueBackend, QueueConsumer } from "../queue/q
 import { advanceSharedRecord, deadLetteredError, decodeQueuedTask, decodeSharedRecord, readSharedRecord, sharedTaskKey, taskSubject, updatedAtMs } from "../queue/queued-task.js";
 import type { QueuedTask } from "../queue/queued-task.js";
 import { withState } from "../tasks/result-builder.js";
-import { isTerminal } from "../tasks/task-states.js";
+import { isTerminal, refusedState } from "../tasks/task-states.js";
 import type { TaskStore } from "../tasks/task-store.js";
 
 /** Options of `startQueueWorker`. */
@@ -224,8 +224,8 @@ async function settle(o: QueueWorkerOptions, delivery: Delivery, base: Result, o
     await retryLater(o, delivery, write, failed, error.rawMessage, lastAttempt);
     return;
   }
-  const refused = error.code === Code.PermissionDenied || error.code === Code.InvalidArgument || error.code === Code.FailedPrecondition || error.code === Code.AlreadyExists;
-  await write(withState(failed, refused ? TaskState.REJECTED : TaskState.FAILED));
+  // The same state a synchronous call would record for this refusal.
+  await write(withState(failed, refusedState(error.code)));
   await delivery.ack();
   o.logger.info("queued task refused", { task_id: taskId, code: Code[error.code], reason: errorDetailOf(error)?.reason ?? "" });
 }

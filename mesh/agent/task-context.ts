@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequest } from "../../gen/agentmesh/v1/delegation_pb.js";
-import { ConstraintsSchema, SubTaskSchema, TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { ConstraintsSchema, SubTaskSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Result, SubTask } from "../../gen/agentmesh/v1/task_pb.js";
 import { Code } from "@connectrpc/connect";
 import { ROOT_CONTEXT } from "@opentelemetry/api";
@@ -30,7 +30,7 @@ import { otelContextKey } from "../telemetry/telemetry-keys.js";
 import type { GrpcClient } from "../client/grpc-client.js";
 import { effectiveDeadlineMs, idPattern } from "../validation/delegate-request-rules.js";
 import { meshError, taskErrorOf, toConnectError } from "../errors.js";
-import { isTerminal } from "../tasks/task-states.js";
+import { isTerminal, refusedState } from "../tasks/task-states.js";
 import { abortedByCancel, cancelSubTask, followSubTask } from "./follow-sub-task.js";
 import { addCosts } from "./cost.js";
 import type { TaskContext } from "./intent.js";
@@ -149,7 +149,7 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
         return result;
       } catch (err) {
         const ce = toConnectError(signal.aborted ? signal.reason : err);
-        subtasks.push(create(SubTaskSchema, { taskId, intent: sub.intent, state: failedState(ce.code), error: taskErrorOf(ce) }));
+        subtasks.push(create(SubTaskSchema, { taskId, intent: sub.intent, state: refusedState(ce.code), error: taskErrorOf(ce) }));
         throw ce;
       } finally {
         signal.removeEventListener("abort", cancelChild);
@@ -157,13 +157,6 @@ export function createTaskContext(req: DelegateRequest, call: MeshCall, signal: 
     },
   };
   return { ctx, subtasks, childCosts, toolCalls: () => toolCalls };
-}
-
-/** The state a sub-task is recorded in when its delegation threw `code`. */
-function failedState(code: Code): TaskState {
-  if (code === Code.PermissionDenied) return TaskState.REJECTED;
-  if (code === Code.Canceled) return TaskState.CANCELED;
-  return TaskState.FAILED;
 }
 
 /** The id of a sub-task: the parent's id and the key, hashed when too long for an id. */

@@ -27,7 +27,7 @@ import type { Logger } from "../logger.js";
 import type { DelegationMetrics } from "../telemetry/metrics.js";
 import { rejectedOutcome } from "../telemetry/metrics-hooks.js";
 import { initialResult, withState } from "../tasks/result-builder.js";
-import { isTerminal } from "../tasks/task-states.js";
+import { isTerminal, refusedState } from "../tasks/task-states.js";
 import type { TaskStore } from "../tasks/task-store.js";
 import { formatTraceparent } from "../trace/trace-context.js";
 import { approvedInKey, otelContextKey, spanContextOf } from "../telemetry/telemetry-keys.js";
@@ -130,7 +130,7 @@ export function createApprovals(o: ApprovalsOptions): Approvals {
       // Refused before it started (e.g. a quota met since it was held): that is its outcome.
       const rec = tasks.get(held.request.taskId);
       if (rec?.result.state === TaskState.AWAITING_APPROVAL) {
-        await tasks.finish(held.request.taskId, withState(rec.result, ce.code === Code.PermissionDenied ? TaskState.REJECTED : TaskState.FAILED, { error: taskErrorOf(ce) }));
+        await tasks.finish(held.request.taskId, withState(rec.result, refusedState(ce.code), { error: taskErrorOf(ce) }));
       }
     });
     runs.add(run);

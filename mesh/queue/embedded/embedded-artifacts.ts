@@ -5,7 +5,7 @@
  * Partial uploads of a process that died are removed when the store is next opened.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { ArtifactDigestError, ArtifactTooLargeError } from "../queue-errors.js";
 import type { ArtifactInfo, ArtifactStore } from "../queue-types.js";
@@ -89,9 +89,7 @@ class EmbeddedArtifacts implements ArtifactStore {
   async delete(id: string): Promise<void> {
     if (!idPattern.test(id)) return;
     await unlinkIfExists(this.infoPath(id));
-    await unlink(this.binPath(id)).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await unlinkIfExists(this.binPath(id));
   }
 
   close(): Promise<void> {

@@ -34,7 +34,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes `data` to a new temporary file beside `path` and fsyncs it; returns the temporary name. */
-export async function writeTempFile(path: string, data: Uint8Array | string): Promise<string> {
+async function writeTempFile(path: string, data: Uint8Array | string): Promise<string> {
   const temp = join(dirname(path), `.tmp-${basename(path)}-${randomToken()}`);
   const handle = await open(temp, "wx");
   try {

@@ -132,7 +132,8 @@ async function handle(deps: NatsConsumerDeps, msg: JsMsg, handler: (delivery: De
   const { settings } = deps;
   const attempt = msg.info.deliveryCount;
   const seq = msg.seq;
-  const errors = await readAttemptErrors(deps.jsm, seq);
+  // Reasons are written only by a nak, so a first delivery has none to read.
+  const errors = attempt > 1 ? await readAttemptErrors(deps.jsm, seq) : [];
   // Attempts that left no reason were never settled: their consumer died or hung.
   while (errors.length < attempt - 1) errors.push(consumerLostReason(settings.ackWaitMs));
   const base = {
