@@ -18,7 +18,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { SagaActionState, SagaSchema, SagaService, SagaStatus } from "../gen/agentmesh/v1/saga_pb.js";
 import type { Saga, SagaAction, SagaTrailEntry } from "../gen/agentmesh/v1/saga_pb.js";
-import { splitAddress } from "../mesh/index.js";
+import { joinAddress, splitAddress } from "../mesh/index.js";
 import type { GrpcClient } from "../mesh/index.js";
 import { cliAuth } from "./cli-identity.js";
 import type { CliConfig } from "./config.js";
@@ -30,7 +30,7 @@ const sagasPortOffset = 22;
 /** Where `agentmesh up` serves the sagas service for a gateway at `gatewayAddress`: the same host, the gateway's port + 22. */
 export function sagasAddressFor(gatewayAddress: string): string {
   const { host, port } = splitAddress(gatewayAddress);
-  return `${host.includes(":") ? `[${host}]` : host}:${port + sagasPortOffset}`;
+  return joinAddress(host, port + sagasPortOffset);
 }
 
 /** How long one call may take. */

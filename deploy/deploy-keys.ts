@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 import { kubectlApply } from "./render-manifests.js";
+import { devKeyAlgorithm } from "../mesh/auth/keys.js";
 
 const servicesDir = fileURLToPath(new URL("../services", import.meta.url));
 
@@ -36,8 +37,8 @@ export const meshProcesses: readonly string[] = [
 /** Mode of every file written (see above); the directories are 0700. */
 export const fileMode = 0o644;
 
-/** Algorithm of the keys (the development keys use the same, mesh/auth/keys.ts). */
-const algorithm = "EdDSA";
+/** Algorithm of the keys: the development keys' own. */
+const algorithm = devKeyAlgorithm;
 
 /** What `writeDeployKeys` wrote, by key id. */
 export interface DeployKeys {

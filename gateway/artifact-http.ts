@@ -29,7 +29,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConnectError, Code } from "@connectrpc/connect";
 import {
-  ArtifactLinkError, artifactLinkUri, artifactsPath, errorDetailOf, idPattern, signArtifactLink, splitAddress,
+  ArtifactLinkError, artifactLinkUri, artifactsPath, errorDetailOf, idPattern, signArtifactLink, joinAddress, splitAddress,
 } from "../mesh/index.js";
 import type { ArtifactAccess, ArtifactLinkVerifier, Logger, SigningKey } from "../mesh/index.js";
 import { ArtifactTooLargeError } from "../mesh/queue/queue-errors.js";
@@ -188,7 +188,7 @@ export async function startArtifactHttp(o: ArtifactHttpOptions): Promise<Running
   const bound = (server.address() as AddressInfo).port;
   if (baseUrl === "") {
     const named = host === "0.0.0.0" || host === "::" || host === "" ? o.advertiseHost : host;
-    baseUrl = `http://${named.includes(":") ? `[${named}]` : named}:${bound}`;
+    baseUrl = `http://${joinAddress(named, bound)}`;
   }
   return {
     port: bound,

@@ -16,7 +16,7 @@
  * | AGENTMESH_ARTIFACT_REQUEST_TIMEOUT_S | 120 | longest an artifact request may take to arrive, body included (Node's `server.requestTimeout`); a slower upload is cut off with 408 |
  * | AGENTMESH_ARTIFACT_HEADERS_TIMEOUT_S | 15 | longest a request's headers may take to arrive (`server.headersTimeout`) |
  */
-import { maxArtifactLinkTtlSeconds, readMeshConfig, splitAddress } from "../mesh/index.js";
+import { joinAddress, maxArtifactLinkTtlSeconds, readMeshConfig, splitAddress } from "../mesh/index.js";
 import type { MeshConfig } from "../mesh/index.js";
 
 /** Default gateway ports: gRPC 7070, Connect / gRPC-Web 7071. */
@@ -54,7 +54,7 @@ export interface ArtifactEndpointConfig {
  */
 export function defaultArtifactsAddress(grpcAddress: string): string {
   const { host, port } = splitAddress(grpcAddress);
-  return `${host.includes(":") ? `[${host}]` : host}:${port === 0 ? 0 : port + 2}`;
+  return joinAddress(host, port === 0 ? 0 : port + 2);
 }
 
 /** Reads the gateway settings from `env`. */

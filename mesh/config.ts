@@ -46,6 +46,7 @@ import type { RoleKeys } from "./auth/tokens.js";
 import { readTelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { TelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { QueueSettings } from "./queue/queue-types.js";
+import { parseQueueUrl } from "./queue/backend.js";
 import type { NatsStorageSettings } from "./queue/nats/nats-storage.js";
 
 /** Where queued work lives and how it is delivered. */
@@ -139,10 +140,7 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
 }
 
 function readQueueConfig(env: Env, home: string): QueueConfig {
-  const url = env.AGENTMESH_QUEUE === undefined || env.AGENTMESH_QUEUE === "" || env.AGENTMESH_QUEUE === "embedded" ? undefined : env.AGENTMESH_QUEUE;
-  if (url !== undefined && !/^nats:\/\/[^\s/]+/.test(url)) {
-    throw new Error(`AGENTMESH_QUEUE must be unset, "embedded" or nats://host:port, not "${url}"`);
-  }
+  const url = parseQueueUrl(env.AGENTMESH_QUEUE);
   const backoff = (env.AGENTMESH_QUEUE_BACKOFF_MS ?? "1000,5000,15000").split(",").map((part) => Number(part.trim()));
   if (backoff.length === 0 || backoff.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new Error(`AGENTMESH_QUEUE_BACKOFF_MS must be comma-separated non-negative integers, not "${env.AGENTMESH_QUEUE_BACKOFF_MS}"`);

@@ -16,7 +16,7 @@ import { ArtifactRefSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { ArtifactRef } from "../../gen/agentmesh/v1/task_pb.js";
 import { chainHeader } from "../chain/delegation-chain.js";
 import { meshError } from "../errors.js";
-import { splitAddress } from "../server/serve.js";
+import { joinAddress, splitAddress } from "../server/serve.js";
 import { artifactsPath } from "./artifact-link.js";
 
 /** Options of `createArtifactClient`. */
@@ -72,7 +72,7 @@ export function artifactDigest(data: Uint8Array): string {
  */
 export function defaultArtifactsUrl(gatewayAddress: string): string {
   const { host, port } = splitAddress(gatewayAddress);
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port + 2}`;
+  return `http://${joinAddress(host, port + 2)}`;
 }
 
 /** Creates a client of the endpoint at `options.baseUrl`. */

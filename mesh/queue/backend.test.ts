@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { readMeshConfig } from "../config.js";
 import { openQueueBackend, QueueUrlError } from "./backend.js";
 
 describe("openQueueBackend", () => {
@@ -35,5 +36,11 @@ describe("openQueueBackend", () => {
       nonRetryable: true,
       message: `AGENTMESH_QUEUE=${JSON.stringify(url)} names no queue backend: use "embedded" (or leave it unset) for the embedded backend, or nats://host:port for NATS JetStream`,
     });
+  });
+
+  it("is the same reading of AGENTMESH_QUEUE as the services' config: one refused there is refused with the same error", () => {
+    expect(() => readMeshConfig({ AGENTMESH_QUEUE: "nats" }, { grpcAddress: "127.0.0.1:0", connectAddress: undefined })).toThrow(new QueueUrlError("nats"));
+    expect(readMeshConfig({ AGENTMESH_QUEUE: " embedded " }, { grpcAddress: "127.0.0.1:0", connectAddress: undefined }).queue.url).toBeUndefined();
+    expect(readMeshConfig({ AGENTMESH_QUEUE: "nats://127.0.0.1:4222" }, { grpcAddress: "127.0.0.1:0", connectAddress: undefined }).queue.url).toBe("nats://127.0.0.1:4222");
   });
 });

@@ -46,15 +46,26 @@ export class QueueUrlError extends Error {
  *   whatever the chosen adapter throws when it cannot open
  */
 export async function openQueueBackend(options: OpenQueueBackendOptions): Promise<QueueBackend> {
-  const url = options.url?.trim() ?? "";
-  if (url === "" || url === "embedded") {
+  const url = parseQueueUrl(options.url);
+  if (url === undefined) {
     const { ackWaitMs, maxDeliveries, backoffMs } = options.settings ?? {};
     // The storage settings are the NATS backend's: the embedded one keeps data until it is deleted (docs/queue.md).
     return openEmbeddedBackend(options.dir, { ackWaitMs, maxDeliveries, backoffMs, onError: options.onError });
   }
-  if (url.startsWith("nats://")) {
-    const { openNatsBackend } = await import("./nats/nats-backend.js");
-    return openNatsBackend(url, options.settings);
-  }
+  const { openNatsBackend } = await import("./nats/nats-backend.js");
+  return openNatsBackend(url, options.settings);
+}
+
+/**
+ * What AGENTMESH_QUEUE names: undefined for the embedded backend (unset, empty or
+ * "embedded"), else the `nats://` URL. The one reading of the variable, for the
+ * services' config and for `openQueueBackend`.
+ *
+ * @throws QueueUrlError for anything else
+ */
+export function parseQueueUrl(raw: string | undefined): string | undefined {
+  const url = raw?.trim() ?? "";
+  if (url === "" || url === "embedded") return undefined;
+  if (/^nats:\/\/[^\s/]+/.test(url)) return url;
   throw new QueueUrlError(url);
 }

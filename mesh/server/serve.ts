@@ -96,6 +96,11 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   };
 }
 
+/** The inverse of `splitAddress`: `host:port`, an IPv6 host in brackets. */
+export function joinAddress(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 /** Splits "host:port" (IPv6 hosts in brackets). */
 export function splitAddress(address: string): { host: string; port: number } {
   const m = /^\[?([^\]]*)\]?:(\d+)$/.exec(address);
