@@ -12,6 +12,8 @@ import type { JsonWebKey, KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { RoleKeys } from "../auth/tokens.js";
 import { tokenIssuer } from "../auth/tokens.js";
+import { cryptoKeyInput, jwsAlgorithms, jwsKeyObject } from "../auth/jws-algorithms.js";
+import type { JwsAlgorithm } from "../auth/jws-algorithms.js";
 import { ArtifactLinkError } from "./artifact-link-error.js";
 import { artifactLinkAudience, artifactLinkType, maxArtifactLinkTtlSeconds, parseArtifactLinkUri } from "./artifact-link.js";
 import type { ArtifactLinkClaims } from "./artifact-link.js";
@@ -43,17 +45,9 @@ export interface ArtifactLinkVerifierOptions {
 
 interface PinnedKey {
   readonly alg: string;
+  readonly algorithm: JwsAlgorithm;
   readonly key: KeyObject;
 }
-
-/** Digest and signature padding of each algorithm a mesh key may use. */
-const algorithms: Readonly<Record<string, { hash: string | null; ec?: true }>> = {
-  EdDSA: { hash: null },
-  ES256: { hash: "sha256", ec: true },
-  ES384: { hash: "sha384", ec: true },
-  ES512: { hash: "sha512", ec: true },
-  RS256: { hash: "sha256" },
-};
 
 /** Creates a verifier over `keys`; throws when a key lacks `kid`, names no supported `alg`, or does not import. */
 export function createArtifactLinkVerifier(options: ArtifactLinkVerifierOptions): ArtifactLinkVerifier {
@@ -62,11 +56,15 @@ export function createArtifactLinkVerifier(options: ArtifactLinkVerifierOptions)
   const keys = new Map<string, PinnedKey>();
   for (const jwk of options.keys) {
     const { kid, alg } = jwk as { kid?: unknown; alg?: unknown };
-    if (typeof kid !== "string" || typeof alg !== "string" || algorithms[alg] === undefined) {
-      throw new Error(`a JWKS key needs a kid and one of the algorithms ${Object.keys(algorithms).join(", ")}`);
+    // The mesh's own table of algorithms (the token signer and verifier use it too).
+    const algorithm = typeof alg === "string" ? jwsAlgorithms[alg] : undefined;
+    if (typeof kid !== "string" || typeof alg !== "string" || algorithm === undefined) {
+      throw new Error(`a JWKS key needs a kid and one of the algorithms ${Object.keys(jwsAlgorithms).join(", ")}`);
     }
     const { d: _private, ...pub } = jwk;
-    keys.set(kid, { alg, key: createPublicKey({ key: pub, format: "jwk" }) });
+    const key = jwsKeyObject(createPublicKey({ key: pub, format: "jwk" }), algorithm, "public");
+    if (key === undefined) throw new Error(`JWKS key ${kid} is not a key of its algorithm ${alg}`);
+    keys.set(kid, { alg, algorithm, key });
   }
   const gatewayKids = options.roleKeys?.get("gateway");
 
@@ -112,11 +110,8 @@ export async function loadArtifactLinkVerifier(path: string, roleKeys?: RoleKeys
 }
 
 function signatureHolds(pinned: PinnedKey, signed: string, signature: Buffer): boolean {
-  const alg = algorithms[pinned.alg]!;
-  // JWS carries ECDSA signatures as r || s (RFC 7518 §3.4), not DER.
-  const key = alg.ec === true ? { key: pinned.key, dsaEncoding: "ieee-p1363" as const } : pinned.key;
   try {
-    return verifySignature(alg.hash, Buffer.from(signed), key, signature);
+    return verifySignature(pinned.algorithm.digest, Buffer.from(signed), cryptoKeyInput(pinned.key, pinned.algorithm), signature);
   } catch {
     return false;
   }
