@@ -47,6 +47,7 @@ import { readTelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { TelemetryConfig } from "./telemetry/telemetry-config.js";
 import type { QueueSettings } from "./queue/queue-types.js";
 import { parseQueueUrl } from "./queue/backend.js";
+import { defaultQueueSettings } from "./queue/queue-settings.js";
 import type { NatsStorageSettings } from "./queue/nats/nats-storage.js";
 
 /** Where queued work lives and how it is delivered. */
@@ -141,11 +142,11 @@ export function readMeshConfig(env: Env, defaults: ServiceDefaults): MeshConfig 
 
 function readQueueConfig(env: Env, home: string): QueueConfig {
   const url = parseQueueUrl(env.AGENTMESH_QUEUE);
-  const backoff = (env.AGENTMESH_QUEUE_BACKOFF_MS ?? "1000,5000,15000").split(",").map((part) => Number(part.trim()));
+  const backoff = (env.AGENTMESH_QUEUE_BACKOFF_MS ?? defaultQueueSettings.backoffMs.join(",")).split(",").map((part) => Number(part.trim()));
   if (backoff.length === 0 || backoff.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new Error(`AGENTMESH_QUEUE_BACKOFF_MS must be comma-separated non-negative integers, not "${env.AGENTMESH_QUEUE_BACKOFF_MS}"`);
   }
-  const maxDeliveries = intVar(env, "AGENTMESH_QUEUE_MAX_DELIVERIES", 5);
+  const maxDeliveries = intVar(env, "AGENTMESH_QUEUE_MAX_DELIVERIES", defaultQueueSettings.maxDeliveries);
   if (maxDeliveries < 1) throw new Error("AGENTMESH_QUEUE_MAX_DELIVERIES must be at least 1");
   const maxInFlight = intVar(env, "AGENTMESH_QUEUE_MAX_IN_FLIGHT", 4);
   if (maxInFlight < 1) throw new Error("AGENTMESH_QUEUE_MAX_IN_FLIGHT must be at least 1");
@@ -154,7 +155,7 @@ function readQueueConfig(env: Env, home: string): QueueConfig {
     url,
     dir: join(home, "queue"),
     maxInFlight,
-    settings: { ackWaitMs: intVar(env, "AGENTMESH_QUEUE_ACK_WAIT_MS", 30_000), maxDeliveries, backoffMs: backoff, ...readQueueStorage(env, tokenTtlSeconds) },
+    settings: { ackWaitMs: intVar(env, "AGENTMESH_QUEUE_ACK_WAIT_MS", defaultQueueSettings.ackWaitMs), maxDeliveries, backoffMs: backoff, ...readQueueStorage(env, tokenTtlSeconds) },
     tokenTtlSeconds,
   };
 }

@@ -89,7 +89,8 @@ describe("embedded queue", () => {
   });
 
   it("refuses invalid settings", async () => {
-    await expect(openEmbeddedBackend(dir, { maxDeliveries: 0 })).rejects.toThrow("maxDeliveries must be at least 1, got 0");
-    await expect(openEmbeddedBackend(dir, { backoffMs: [] })).rejects.toThrow("backoffMs must not be empty");
+    await expect(openEmbeddedBackend(dir, { maxDeliveries: 0 })).rejects.toThrow("maxDeliveries must be an integer of at least 1, got 0");
+    await expect(openEmbeddedBackend(dir, { backoffMs: [] })).rejects.toThrow("backoffMs must be non-negative delays, at least one, got []");
+    await expect(openEmbeddedBackend(dir, { backoffMs: [-1] })).rejects.toThrow("backoffMs must be non-negative delays, at least one, got [-1]");
   });
 });

@@ -3,6 +3,8 @@
  * polling, file-based engine needs. Defaults are filled here, once.
  */
 import type { QueueSettings } from "../queue-types.js";
+import { resolveQueueSettings } from "../queue-settings.js";
+import type { ResolvedQueueSettings } from "../queue-settings.js";
 
 /** `QueueSettings` plus the embedded engine's own knobs. */
 export interface EmbeddedQueueSettings extends QueueSettings {
@@ -18,32 +20,22 @@ export interface EmbeddedQueueSettings extends QueueSettings {
 }
 
 /** Every setting filled in. */
-export type ResolvedEmbeddedSettings = Required<EmbeddedQueueSettings>;
+export type ResolvedEmbeddedSettings = ResolvedQueueSettings & Required<Omit<EmbeddedQueueSettings, keyof QueueSettings>>;
 
 /**
- * Fills the defaults: ack wait 30 s, 5 deliveries, back-off [1 s, 5 s, 15 s],
- * dedup window 10 min, poll interval 50 ms, background errors ignored.
+ * Fills the defaults: the shared ones (queue-settings.ts: ack wait 30 s, 5
+ * deliveries, back-off [1 s, 5 s, 15 s]), dedup window 10 min, poll interval
+ * 50 ms, background errors ignored.
  *
- * @throws RangeError for a non-positive ack wait, maxDeliveries or poll interval, or an empty back-off
+ * @throws RangeError for settings the shared resolver refuses, or a non-positive poll interval
  */
 export function resolveEmbeddedSettings(settings: EmbeddedQueueSettings = {}): ResolvedEmbeddedSettings {
   const resolved: ResolvedEmbeddedSettings = {
-    ackWaitMs: settings.ackWaitMs ?? 30_000,
-    maxDeliveries: settings.maxDeliveries ?? 5,
-    backoffMs: settings.backoffMs ?? [1000, 5000, 15_000],
+    ...resolveQueueSettings(settings),
     dedupWindowMs: settings.dedupWindowMs ?? 10 * 60_000,
     pollIntervalMs: settings.pollIntervalMs ?? 50,
     onError: settings.onError ?? (() => undefined),
   };
-  if (!(resolved.ackWaitMs > 0)) throw new RangeError(`ackWaitMs must be positive, got ${resolved.ackWaitMs}`);
-  if (!(resolved.maxDeliveries >= 1)) throw new RangeError(`maxDeliveries must be at least 1, got ${resolved.maxDeliveries}`);
-  if (resolved.backoffMs.length === 0) throw new RangeError("backoffMs must not be empty");
   if (!(resolved.pollIntervalMs > 0)) throw new RangeError(`pollIntervalMs must be positive, got ${resolved.pollIntervalMs}`);
   return resolved;
-}
-
-/** The delay before redelivery after the `attempt`-th failed attempt (the last entry repeats). */
-export function backoffFor(settings: ResolvedEmbeddedSettings, attempt: number): number {
-  const { backoffMs } = settings;
-  return backoffMs[Math.min(attempt - 1, backoffMs.length - 1)] ?? 0;
 }

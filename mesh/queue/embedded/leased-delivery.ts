@@ -10,7 +10,6 @@ import { join } from "node:path";
 import type { Delivery } from "../queue-types.js";
 import { isNotFound, listNames, unlinkIfExists } from "./fs-files.js";
 import type { ResolvedEmbeddedSettings } from "./embedded-settings.js";
-import { backoffFor } from "./embedded-settings.js";
 import { deadPath, leaseName, messageKey, parseReadyName, readyPath, rewriteAndMove } from "./queue-files.js";
 import type { LeaseName, QueuePaths, Ticket } from "./queue-files.js";
 
@@ -64,7 +63,7 @@ export class LeasedDelivery implements Delivery {
       if (!(await this.renew())) return;
       const errors = [...this.ticket.errors, reason];
       if (errors.length >= this.settings.maxDeliveries) return this.deadLetter(errors);
-      const delay = delayMs ?? backoffFor(this.settings, errors.length);
+      const delay = delayMs ?? this.settings.backoffFor(errors.length);
       await rewriteAndMove(this.leasePath(), { ...this.ticket, errors }, readyPath(this.paths, this.ticket, Date.now() + delay));
     });
   }

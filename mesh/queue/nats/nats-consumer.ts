@@ -16,7 +16,7 @@ import type { NatsConnection, Status } from "@nats-io/transport-node";
 import { consumerLostReason } from "../queue-errors.js";
 import type { Delivery, QueueConsumer } from "../queue-types.js";
 import { clearAttemptErrors, idHeader, publishDeadLetter, readAttemptErrors, userHeaders, writeAttemptErrors } from "./nats-dead-letters.js";
-import type { ResolvedQueueSettings } from "./nats-queue-settings.js";
+import type { ResolvedQueueSettings } from "../queue-settings.js";
 import { durableName, queueSubjectOf, taskStream, taskSubject } from "./nats-streams.js";
 
 /** What a consumer needs from its queue. */

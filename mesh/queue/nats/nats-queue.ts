@@ -9,7 +9,7 @@ import { InvalidSubjectError, isValidSubject } from "../queue-errors.js";
 import type { ConsumeOptions, DeadLetter, Delivery, QueueConsumer, QueueMessage, QueueSettings, TaskQueue } from "../queue-types.js";
 import { startNatsConsumer } from "./nats-consumer.js";
 import { messageHeaders, readDeadLetters, redriveDeadLetter } from "./nats-dead-letters.js";
-import { resolveQueueSettings } from "./nats-queue-settings.js";
+import { resolveQueueSettings } from "../queue-settings.js";
 import { resolveNatsStorage } from "./nats-storage.js";
 import type { NatsStorageSettings } from "./nats-storage.js";
 import { ensureQueueStreams, taskStream, taskSubject } from "./nats-streams.js";

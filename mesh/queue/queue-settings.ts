@@ -1,7 +1,9 @@
 /**
- * `QueueSettings` with every default filled in, once, for the NATS adapter.
+ * `QueueSettings` with every default filled in, once, for both adapters (the
+ * embedded one adds its own knobs: embedded/embedded-settings.ts) and for the
+ * services' config (mesh/config.ts).
  */
-import type { QueueSettings } from "../queue-types.js";
+import type { QueueSettings } from "./queue-types.js";
 
 /** `QueueSettings` with its defaults applied, plus the back-off lookup. */
 export interface ResolvedQueueSettings {
