@@ -7,9 +7,18 @@
  *   echo   one hop: a worker that answers the task COMPLETED with its inputs
  *   chain  two hops: a gateway that forwards each Delegate unchanged over one
  *          grpc-js channel to such a worker, and relays its answer
+ *   floor  `chain` plus only the per-task work the mesh's design cannot skip,
+ *          done by the mesh's own code: the gateway signs a hop token for the
+ *          task (createHopTokenIssuer, the development Ed25519 key), the worker
+ *          verifies it (createTokenVerifier) and makes the task's record
+ *          durable (openJsonlLog: group-committed append + fdatasync) before it
+ *          answers. No validation, chain, policy, idempotency, tracing or audit.
  *
  * The messages and the load generator are the mesh's own, so scenario 3 differs
- * from `chain` only by what the mesh adds. Both servers run in one process (as
+ * from `chain` only by what the mesh adds, and `floor` shows how much of that no
+ * implementation of this design avoids: a per-task signed chain that a worker
+ * checks without trusting the connection, and an answer given only once its
+ * record is on disk. Both servers run in one process (as
  * the mesh's gateway and worker do in mesh-process.ts), started as a child of the
  * suite (`startBareProcess`) and stopped with "stop".
  */
@@ -19,10 +28,14 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { DelegateRequestSchema, DelegateResponseSchema, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import type { DelegateRequest, DelegateResponse } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHopTokenIssuer, createTokenVerifier, emptyChain, ensureDevKeys, loadSigningKey, loadVerificationKeys, openJsonlLog } from "../../mesh/index.js";
 import { forkReady } from "./child-process.js";
 
 /** Which bare reference to serve. */
-export type BareKind = "echo" | "chain";
+export type BareKind = "echo" | "chain" | "floor";
 
 /** A running bare server process. */
 export interface BareProcess {
@@ -66,13 +79,35 @@ async function serveDelegate(handle: DelegateHandler): Promise<{ server: grpc.Se
 const echoWorker: DelegateHandler = (req) =>
   Promise.resolve(create(DelegateResponseSchema, { result: { taskId: req.taskId, intent: req.intent, state: TaskState.COMPLETED, outputs: req.inputs } }));
 
-/** The gateway: forwards the request and its authorization header unchanged over `client`. */
-function forwardingGateway(client: grpc.Client): DelegateHandler {
-  return (req, metadata) => new Promise((resolve, reject) => {
+/** The gateway: forwards the request over `client` with the authorization `authorize` gives (by default the caller's, unchanged), and relays the answer. */
+function forwardingGateway(client: grpc.Client, authorize?: (req: DelegateRequest) => Promise<string>): DelegateHandler {
+  return async (req, metadata) => {
     const md = new grpc.Metadata();
-    for (const value of metadata.get("authorization")) md.add("authorization", value);
-    client.makeUnaryRequest(delegatePath, requestCodec.serialize, responseCodec.deserialize, req, md, (err, res) => (err ? reject(err) : resolve(res!)));
-  });
+    if (authorize === undefined) for (const value of metadata.get("authorization")) md.add("authorization", value);
+    else md.add("authorization", await authorize(req));
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(delegatePath, requestCodec.serialize, responseCodec.deserialize, req, md, (err, res) => (err ? reject(err) : resolve(res!)));
+    });
+  };
+}
+
+/** The floor's worker and gateway token: see the file comment. `dir` holds the keys and the worker's log. */
+async function floorParts(dir: string): Promise<{ worker: DelegateHandler; authorize: (req: DelegateRequest) => Promise<string>; close: () => Promise<void> }> {
+  const keys = await ensureDevKeys(join(dir, "keys"));
+  const hopToken = createHopTokenIssuer(await loadSigningKey(keys.signingKeyPath), { subject: "gateway" });
+  const verify = createTokenVerifier({ keys: await loadVerificationKeys(keys.jwksPath), self: "worker-a" });
+  const log = openJsonlLog<{ taskId: string; state: string; at: number }>(join(dir, "tasks.jsonl"));
+  const worker: DelegateHandler = async (req, metadata) => {
+    const authorization = metadata.get("authorization")[0];
+    const identity = await verify(typeof authorization === "string" ? authorization : null);
+    if (identity.role !== "gateway" || identity.claims?.task !== req.taskId) throw new Error(`the hop token is not for task ${req.taskId}`);
+    const res = await echoWorker(req, metadata);
+    await log.append({ taskId: req.taskId, state: "COMPLETED", at: Date.now() });
+    return res;
+  };
+  const authorize = async (req: DelegateRequest) =>
+    `Bearer ${await hopToken("worker-a", { chain: emptyChain, taskId: req.taskId, intent: req.intent }, undefined)}`;
+  return { worker, authorize, close: () => log.close() };
 }
 
 /** Starts the bare `kind` in a child process. */
@@ -83,20 +118,25 @@ export async function startBareProcess(kind: BareKind, execArgv: readonly string
 
 /** Child: serve, report the address, stop on "stop" or when the parent goes away. */
 async function runChild(kind: BareKind): Promise<void> {
-  const worker = await serveDelegate(echoWorker);
+  const dir = mkdtempSync(join(tmpdir(), "agentmesh-bench-floor-"));
+  const floor = kind === "floor" ? await floorParts(dir) : undefined;
+  const worker = await serveDelegate(floor?.worker ?? echoWorker);
   const servers = [worker.server];
   let port = worker.port;
   let client: grpc.Client | undefined;
-  if (kind === "chain") {
+  if (kind !== "echo") {
     client = new grpc.Client(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
-    const gateway = await serveDelegate(forwardingGateway(client));
+    const gateway = await serveDelegate(forwardingGateway(client, floor?.authorize));
     servers.push(gateway.server);
     port = gateway.port;
   }
   const stop = () => {
     client?.close();
     for (const s of servers) s.forceShutdown();
-    process.exit(0);
+    void (floor?.close() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
   };
   process.on("message", (m) => {
     if (m === "stop") stop();

@@ -47,12 +47,12 @@ export function throughputRow(metric: string, baseline: Labelled | undefined, su
   });
 }
 
-/** Latency (`p50` or `p99`) `subject` adds over `baseline`; met when at most `maxAddedMs`. */
-export function addedLatencyRow(metric: string, which: "p50" | "p99", baseline: Labelled, subject: Labelled, maxAddedMs: number): Row {
+/** Latency (`p50` or `p99`) `subject` adds over `baseline`; met when at most `maxAddedMs` (if given). */
+export function addedLatencyRow(metric: string, which: "p50" | "p99", baseline: Labelled, subject: Labelled, maxAddedMs?: number): Row {
   return compared(metric, baseline, subject, (r) => r[which], "ms", {
-    ratio: (figure, base) => ({ text: `+${(figure - base).toFixed(3)} ms`, value: figure - base }),
-    target: `≤ +${maxAddedMs} ms`,
-    met: (_, added) => added !== undefined && added <= maxAddedMs,
+    ratio: (figure, base) => ({ text: `${figure >= base ? "+" : "−"}${Math.abs(figure - base).toFixed(3)} ms`, value: figure - base }),
+    target: maxAddedMs === undefined ? "—" : `≤ +${maxAddedMs} ms`,
+    ...(maxAddedMs === undefined ? {} : { met: (_: number, added: number | undefined) => added !== undefined && added <= maxAddedMs }),
   });
 }
 

@@ -4,6 +4,8 @@
  *
  *   bare-echo      grpc-js Delegate, one hop (bare-chain.ts)
  *   bare-chain     grpc-js gateway -> worker, two hops, no governance
+ *   floor-chain    bare-chain plus the per-task work the design cannot skip: a
+ *                  hop token signed and verified, one synced append (bare-chain.ts)
  *   mesh           the real gateway + worker-a (bench/tracing/mesh-process.ts),
  *                  every governance step on, tracing to the embedded span store
  *   mesh-untraced  the same with OTEL_TRACES_EXPORTER=none (spans made, none exported)
@@ -12,7 +14,7 @@ import { startMeshProcess } from "../tracing/mesh-process.js";
 import { startBareProcess } from "./bare-chain.js";
 
 /** A server kind of the pool. */
-export type ServerKind = "bare-echo" | "bare-chain" | "mesh" | "mesh-untraced";
+export type ServerKind = "bare-echo" | "bare-chain" | "floor-chain" | "mesh" | "mesh-untraced";
 
 /** A running server process. */
 export interface Server {
@@ -49,17 +51,20 @@ const tracingEnv = {
 export const serverLabels: Readonly<Record<ServerKind, string>> = {
   "bare-echo": "bare grpc-js, 1 hop",
   "bare-chain": "bare grpc-js gateway → worker",
+  "floor-chain": "bare gateway → worker + hop token signed and verified + one synced append",
   mesh: "agentmesh gateway → worker, tracing on",
   "mesh-untraced": "agentmesh gateway → worker, trace export off",
 };
+
+const bareKinds = { "bare-echo": "echo", "bare-chain": "chain", "floor-chain": "floor" } as const;
 
 /** Creates an empty pool. */
 export function createServerPool(): ServerPool {
   const running = new Map<ServerKind, { server: Server; stop: () => Promise<unknown> }>();
   const start = async (kind: ServerKind) => {
     const label = serverLabels[kind];
-    if (kind === "bare-echo" || kind === "bare-chain") {
-      const p = await startBareProcess(kind === "bare-echo" ? "echo" : "chain");
+    if (kind === "bare-echo" || kind === "bare-chain" || kind === "floor-chain") {
+      const p = await startBareProcess(bareKinds[kind]);
       return { server: { kind, label, pid: p.pid, grpcAddress: p.grpcAddress, token: "bench", hops: kind === "bare-echo" ? 1 : 2, warmedUp: false }, stop: () => p.stop() };
     }
     const p = await startMeshProcess(kind === "mesh" ? tracingEnv.on : tracingEnv.off);

@@ -3,6 +3,11 @@
  * made, as `AuditRecord`s. It is a JSONL file of proto-JSON records (jq reads it)
  * and, for `AuditService.QueryDecisions`, an in-memory index of the newest
  * records, rebuilt from the file at start.
+ *
+ * Nobody waits for a record's write (the call goes on), so the file is synced
+ * lazily (mesh/storage/jsonl-log.ts): each record is written at once, which a
+ * crash of the service does not undo, and synced within `auditSyncEveryMs`, so a
+ * crash of the machine loses at most that much of the trail.
  */
 import { randomUUID } from "node:crypto";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
@@ -13,6 +18,9 @@ import type { AuditRecord } from "../../gen/agentmesh/v1/audit_pb.js";
 import { createLogger } from "../logger.js";
 import type { Logger } from "../logger.js";
 import { openJsonlLog } from "../storage/jsonl-log.js";
+
+/** Longest time an audit record written stays unsynced. */
+export const auditSyncEveryMs = 200;
 
 /** Options of `createAuditLog`. */
 export interface AuditLogOptions {
@@ -62,7 +70,7 @@ export interface AuditLog {
 export function createAuditLog(path: string, options: AuditLogOptions = {}): AuditLog {
   const logger = options.logger ?? createLogger("audit");
   const max = options.maxRecords ?? 100_000;
-  const file = openJsonlLog<JsonValue>(path);
+  const file = openJsonlLog<JsonValue>(path, { syncEveryMs: auditSyncEveryMs });
   // A ring of the newest records: `next` is where the next one goes.
   const ring: AuditRecord[] = [];
   let next = 0;

@@ -108,4 +108,27 @@ describe("openJsonlLog", () => {
     expect(log.readAll()).toEqual([{ k: "a", v: 0 }, { k: "a", v: 2 }, { k: "b", v: 1 }]);
     await log.close();
   });
+
+  it("with syncEveryMs, resolves appends once written and syncs at most once per interval, and on close", async () => {
+    const { synced } = watchSyncs();
+    const log = openJsonlLog<{ n: number }>(path, { syncEveryMs: 50 });
+    for (let n = 0; n < 5; n++) {
+      await log.append({ n }); // resolves without waiting for a sync
+      expect(readFileSync(path, "utf8").split("\n").filter(Boolean)).toHaveLength(n + 1);
+    }
+    expect(synced.length).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(synced.length).toBe(1); // one sync for the five, after the interval
+    expect(synced[0]!.split("\n").filter(Boolean)).toHaveLength(5);
+    await log.append({ n: 5 });
+    await log.close(); // the last line is synced by close, not left to the timer
+    expect(synced.length).toBe(2);
+    expect(synced[1]!.split("\n").filter(Boolean)).toHaveLength(6);
+  });
+
+  it("refuses a syncEveryMs that is not a positive number", () => {
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => openJsonlLog(path, { syncEveryMs: bad })).toThrow(/syncEveryMs must be a positive number/);
+    }
+  });
 });

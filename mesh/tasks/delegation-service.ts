@@ -109,14 +109,28 @@ function assertMayRead(rec: TaskRecord, caller: Identity): void {
   }
 }
 
-/** The task's own signal, also aborted with DEADLINE_EXCEEDED when `deadline` (epoch ms) passes. */
+/**
+ * The task's own signal, also aborted with DEADLINE_EXCEEDED when `deadline`
+ * (epoch ms) passes; `dispose` stops following both. (One controller and a
+ * listener rather than `AbortSignal.any`, which costs about 30 µs of CPU and
+ * garbage per call in Node 20, twice per delegation.)
+ */
 function taskSignal(canceled: AbortSignal, deadline: number | undefined): { signal: AbortSignal; dispose: () => void } {
   if (deadline === undefined) return { signal: canceled, dispose: () => undefined };
-  const expiry = new AbortController();
+  const task = new AbortController();
+  const onCancel = () => task.abort(canceled.reason);
+  if (canceled.aborted) onCancel();
+  else canceled.addEventListener("abort", onCancel, { once: true });
   const timer = setTimeout(() => {
-    expiry.abort(taskDeadlineExceeded());
+    task.abort(taskDeadlineExceeded());
   }, Math.max(0, deadline - Date.now()));
-  return { signal: AbortSignal.any([canceled, expiry.signal]), dispose: () => clearTimeout(timer) };
+  return {
+    signal: task.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      canceled.removeEventListener("abort", onCancel);
+    },
+  };
 }
 
 /** Streams a task's snapshots as events, from its current state until a terminal one. */

@@ -11,7 +11,8 @@
  *   the console, or a reader a test injects), and
  * - is appended to the embedded fact store `<dataDir>/<service>.metrics.jsonl`,
  *   which `agentmesh report` reads: facts, not pre-aggregated snapshots, so a
- *   report over any time window is exact.
+ *   report over any time window is exact. Written at once and synced within
+ *   `telemetrySyncEveryMs` (span-file-exporter.ts).
  *
  * Instruments (attributes in the `agentmesh.*` namespace):
  * | name | kind | unit | attributes |
@@ -33,6 +34,7 @@ import type { Resource } from "@opentelemetry/resources";
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import type { IMetricReader } from "@opentelemetry/sdk-metrics";
 import { openJsonlLog } from "../storage/jsonl-log.js";
+import { telemetrySyncEveryMs } from "./span-file-exporter.js";
 import type { JsonlLog } from "../storage/jsonl-log.js";
 import type { Logger } from "../logger.js";
 import type { MetricsConfig } from "./telemetry-config.js";
@@ -122,7 +124,7 @@ export async function startMetrics(o: MetricsOptions): Promise<DelegationMetrics
   const readers = o.reader === undefined ? await readersOf(o.config) : [o.reader];
   const provider = new MeterProvider({ resource: o.resource, readers });
   const instruments = createInstruments(provider, o.version);
-  const store: JsonlLog<MetricFact> | undefined = o.config.exporters.includes("embedded") ? openJsonlLog<MetricFact>(join(o.dataDir, metricsFileName(o.service))) : undefined;
+  const store: JsonlLog<MetricFact> | undefined = o.config.exporters.includes("embedded") ? openJsonlLog<MetricFact>(join(o.dataDir, metricsFileName(o.service)), { syncEveryMs: telemetrySyncEveryMs }) : undefined;
   const writes = new Set<Promise<void>>();
   const keep = (fact: MetricFact) => {
     recordFact(instruments, fact);
