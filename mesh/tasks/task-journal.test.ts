@@ -47,4 +47,24 @@ describe("createFileTaskJournal", () => {
     await journal.close();
     expect(createFileTaskJournal(path).replay()[0]?.result.state).toBe(TaskState.WORKING);
   });
+
+  it("drops a deferred start record when the task's final record comes within the delay, and writes it when none comes", async () => {
+    const journal = createFileTaskJournal(path);
+    journal.defer(record("short", TaskState.WORKING), 50);
+    journal.defer(record("long", TaskState.WORKING), 50);
+    await journal.append(record("short", TaskState.COMPLETED));
+    expect(lines()).toBe(1); // the short task's final record alone
+    await new Promise((r) => setTimeout(r, 120));
+    expect(lines()).toBe(2); // the long task's start, written after the delay
+    await journal.close();
+    expect(createFileTaskJournal(path).replay().map((r) => [r.taskId, r.result.state])).toEqual([["short", TaskState.COMPLETED], ["long", TaskState.WORKING]]);
+    expect(lines()).toBe(2);
+  });
+
+  it("writes what is still deferred on close", async () => {
+    const journal = createFileTaskJournal(path);
+    journal.defer(record("t-1", TaskState.WORKING), 60_000);
+    await journal.close();
+    expect(createFileTaskJournal(path).replay().map((r) => [r.taskId, r.result.state])).toEqual([["t-1", TaskState.WORKING]]);
+  });
 });

@@ -5,6 +5,13 @@
  * task's start and final record often share a write; jsonl-log.ts). Replaying it
  * restores every task's last snapshot, so a restarted service still answers
  * `GetResult` and never re-executes a completed task id.
+ *
+ * A record nothing depends on yet (a task's start: a start lost in a crash
+ * replays as no record, which a retry treats like an interrupted run) can be
+ * deferred: it is written only if no newer record of its task comes within the
+ * delay. A short task then writes its final record alone, instead of waiting
+ * for its start record's write and sync to finish first: that wait was a whole
+ * `fdatasync` on the answer's path at each service (bench/suite/findings.md).
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ResultSchema } from "../../gen/agentmesh/v1/task_pb.js";
@@ -21,8 +28,18 @@ export interface TaskJournal {
    * is encoded when it is written; `rec`'s fields are read now.
    */
   append(record: TaskRecord): Promise<void>;
+  /**
+   * Appends `record` after `delayMs` unless an `append` or `defer` of the same
+   * task comes first (which replaces it). Best effort: a failed write is
+   * reported on stderr. `rec`'s fields are read now. `close` writes what is
+   * still deferred.
+   */
+  defer(record: TaskRecord, delayMs: number): void;
   close(): Promise<void>;
 }
+
+/** How long a task's start record waits for its final one before it is written (task-store.ts). */
+export const startRecordDelayMs = 100;
 
 interface Line {
   t: string;
@@ -34,6 +51,22 @@ interface Line {
 /** Opens (creating if needed) a journal file; see `openJsonlLog` for durability. */
 export function createFileTaskJournal(path: string): TaskJournal {
   const log = openJsonlLog<Line>(path);
+  /** Deferred records by task id, with their timers. */
+  const deferred = new Map<string, { line: () => Line; timer: NodeJS.Timeout }>();
+  const lineOf = (rec: TaskRecord): (() => Line) => {
+    const { taskId, fingerprint, owner, result } = rec;
+    return () => ({ t: taskId, f: fingerprint, o: owner, r: Buffer.from(toBinary(ResultSchema, result)).toString("base64") });
+  };
+  const cancelDeferred = (taskId: string) => {
+    const d = deferred.get(taskId);
+    if (d !== undefined) clearTimeout(d.timer);
+    deferred.delete(taskId);
+    return d;
+  };
+  const writeDeferred = (taskId: string) => {
+    const d = cancelDeferred(taskId);
+    return d === undefined ? Promise.resolve() : log.appendLatest(taskId, d.line).catch((err: unknown) => console.error(`task journal: ${String(err)}`));
+  };
   return {
     replay() {
       const byId = new Map<string, TaskRecord>();
@@ -47,9 +80,17 @@ export function createFileTaskJournal(path: string): TaskJournal {
       return [...byId.values()];
     },
     append(rec) {
-      const { taskId, fingerprint, owner, result } = rec;
-      return log.appendLatest(taskId, () => ({ t: taskId, f: fingerprint, o: owner, r: Buffer.from(toBinary(ResultSchema, result)).toString("base64") }));
+      cancelDeferred(rec.taskId);
+      return log.appendLatest(rec.taskId, lineOf(rec));
     },
-    close: () => log.close(),
+    defer(rec, delayMs) {
+      cancelDeferred(rec.taskId);
+      const timer = setTimeout(() => void writeDeferred(rec.taskId), delayMs);
+      deferred.set(rec.taskId, { line: lineOf(rec), timer });
+    },
+    async close() {
+      await Promise.all([...deferred.keys()].map(writeDeferred));
+      await log.close();
+    },
   };
 }

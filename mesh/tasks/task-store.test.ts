@@ -199,7 +199,7 @@ describe("createTaskStore", () => {
   });
 
   it("answers, publishes and settles a finished or canceled task even when the journal cannot write", async () => {
-    const broken = { replay: () => [], append: () => Promise.reject(new Error("disk full")), close: () => Promise.resolve() };
+    const broken = { replay: () => [], append: () => Promise.reject(new Error("disk full")), defer: () => undefined, close: () => Promise.resolve() };
     const store = createTaskStore(broken);
     const seen: TaskState[] = [];
     store.watch("t-1", (r) => seen.push(r.state));
