@@ -53,11 +53,14 @@ const codec = <S extends DescMessage>(schema: S) => ({
 const requestCodec = codec(DelegateRequestSchema);
 const responseCodec = codec(DelegateResponseSchema);
 
+/** As the mesh's servers and clients have it (mesh/server/serve.ts, mesh/client/grpc-client.ts): channelz off, so the bare chain pays no more per call than the mesh's transport. */
+const grpcOptions = { "grpc.enable_channelz": 0 };
+
 type DelegateHandler = (req: DelegateRequest, metadata: grpc.Metadata) => Promise<DelegateResponse>;
 
 /** Serves `handle` as Delegate on 127.0.0.1 (OS-chosen port); returns the server and its port. */
 async function serveDelegate(handle: DelegateHandler): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server();
+  const server = new grpc.Server(grpcOptions);
   const definition: grpc.ServiceDefinition = {
     Delegate: {
       path: delegatePath, requestStream: false, responseStream: false,
@@ -125,7 +128,7 @@ async function runChild(kind: BareKind): Promise<void> {
   let port = worker.port;
   let client: grpc.Client | undefined;
   if (kind !== "echo") {
-    client = new grpc.Client(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure());
+    client = new grpc.Client(`127.0.0.1:${worker.port}`, grpc.credentials.createInsecure(), grpcOptions);
     const gateway = await serveDelegate(forwardingGateway(client, floor?.authorize));
     servers.push(gateway.server);
     port = gateway.port;

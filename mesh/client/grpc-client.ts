@@ -35,6 +35,8 @@ const channelOptions: grpc.ChannelOptions = {
   "grpc.initial_reconnect_backoff_ms": 200,
   "grpc.max_reconnect_backoff_ms": 2_000,
   "grpc.enable_retries": 0,
+  // Nothing reads channelz; its per-call bookkeeping showed in the profile.
+  "grpc.enable_channelz": 0,
 };
 
 /** Opens a client to `address` (host:port, plaintext). */
