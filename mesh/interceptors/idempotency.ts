@@ -46,15 +46,23 @@ export function createIdempotencyInterceptor(store: TaskStore, agent: string): M
     const deadline = effectiveDeadlineMs(call.deadline, req);
     if (outcome.kind === "joined") return { result: await whileCallLasts(outcome.done, call.signal, deadline) };
     call.values.set(taskSignalKey, outcome.signal);
-    return { result: await whileCallLasts(execute(store, next, call, req.taskId), call.signal, deadline) };
+    return { result: await whileCallLasts(execute(store, next, call, req.taskId, { sync: caller.via === undefined }), call.signal, deadline) };
   };
 }
 
-/** Runs the task to its end and records the outcome; rejects only when the claim was released. */
-async function execute(store: TaskStore, next: MeshHandler, call: MeshCall, taskId: string): Promise<Result> {
+/**
+ * Runs the task to its end and records the outcome; rejects only when the claim
+ * was released. The outcome is answered once its record is synced, or, for a
+ * task the gateway forwarded (`sync: false`), once it is written: the gateway
+ * syncs its own record of the outcome before it answers (it is a caller without
+ * `via`), so one sync on the answer's path keeps it through a crash of either
+ * machine, and this service's record, written, is safe from a crash of this
+ * process and synced shortly after (task-journal.ts).
+ */
+async function execute(store: TaskStore, next: MeshHandler, call: MeshCall, taskId: string, durability: { readonly sync: boolean }): Promise<Result> {
   try {
     const response = (await next(call)) as DelegateResponse;
-    await store.finish(taskId, response.result!);
+    await store.finish(taskId, response.result!, durability);
     // A queued task's answer is what was accepted, QUEUED, though its worker may have moved it on already.
     return isTerminal(response.result!.state) ? store.get(taskId)!.result : response.result!;
   } catch (err) {

@@ -4,7 +4,7 @@ import type { FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { openJsonlLog } from "./jsonl-log.js";
+import { openJsonlLog, unsyncedAtMostMs } from "./jsonl-log.js";
 
 let dir: string;
 let path: string;
@@ -130,5 +130,18 @@ describe("openJsonlLog", () => {
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => openJsonlLog(path, { syncEveryMs: bad })).toThrow(/syncEveryMs must be a positive number/);
     }
+  });
+
+  it("resolves an appendLatest with sync: false once written, syncs it soon after, and syncs a batch any of whose appends wants it", async () => {
+    const { synced } = watchSyncs();
+    const log = openJsonlLog<{ k: string }>(path);
+    await log.appendLatest("a", () => ({ k: "a" }), { sync: false });
+    expect(readFileSync(path, "utf8")).toBe('{"k":"a"}\n');
+    expect(synced.length).toBe(0);
+    await new Promise((r) => setTimeout(r, unsyncedAtMostMs + 50));
+    expect(synced).toEqual(['{"k":"a"}\n']);
+    await Promise.all([log.appendLatest("b", () => ({ k: "b" }), { sync: false }), log.append({ k: "c" })]);
+    expect(synced.length).toBe(2); // the batch of b and c was synced before either resolved
+    await log.close();
   });
 });

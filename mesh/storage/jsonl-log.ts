@@ -38,11 +38,17 @@ export interface JsonlLog<T> {
    * once, and only that one is made and encoded (the task journal's start and
    * final record of a short task). Resolves once its batch is on disk, holding
    * this value or a newer one of the key; `value` throwing fails the batch.
+   * With `{ sync: false }` it resolves once the batch is written (it survives
+   * the process), and the sync follows within `unsyncedAtMostMs`, unless another
+   * append in the batch wants it synced.
    */
-  appendLatest(key: string, value: () => T): Promise<void>;
+  appendLatest(key: string, value: () => T, options?: { readonly sync?: boolean }): Promise<void>;
   /** Waits for pending appends and closes the file. */
   close(): Promise<void>;
 }
+
+/** Longest time a batch written without a sync (`appendLatest`'s `sync: false`) stays unsynced. */
+export const unsyncedAtMostMs = 200;
 
 /** Options of `openJsonlLog`. */
 export interface JsonlLogOptions {
@@ -80,17 +86,19 @@ export function openJsonlLog<T>(path: string, options: JsonlLogOptions = {}): Js
   interface Batch {
     readonly parts: (string | (() => T))[];
     readonly keys: Map<string, number>;
+    /** Whether an append in it waits for the sync. */
+    sync: boolean;
     written: Promise<void>;
   }
   /** The batch that appends join until the write before it is done; undefined when none waits. */
   let waiting: Batch | undefined;
-  const writeBatch = async (text: string) => {
+  const writeBatch = async (text: string, sync: boolean) => {
     handle ??= open(path, "a");
     try {
       const fh = await handle;
       await appendFile(fh, text);
-      if (lazy === undefined) await fh.datasync();
-      else lazySync ??= setTimeout(() => void syncNow(), lazy).unref();
+      if (sync && lazy === undefined) await fh.datasync();
+      else lazySync ??= setTimeout(() => void syncNow(), lazy ?? unsyncedAtMostMs).unref();
     } catch (err) {
       const broken = handle;
       handle = undefined;
@@ -101,12 +109,12 @@ export function openJsonlLog<T>(path: string, options: JsonlLogOptions = {}): Js
   /** The waiting batch, opened (and queued behind the one before) if none waits. */
   const batch = (): Batch => {
     if (waiting !== undefined) return waiting;
-    const b: Batch = { parts: [], keys: new Map(), written: Promise.resolve() };
+    const b: Batch = { parts: [], keys: new Map(), sync: false, written: Promise.resolve() };
     // Each batch waits for the one before, whether that one succeeded or not;
     // from then on it takes no more appends (they form the next batch).
     b.written = queue.catch(() => undefined).then(() => {
       if (waiting === b) waiting = undefined;
-      return writeBatch(b.parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p()) + "\n")).join(""));
+      return writeBatch(b.parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p()) + "\n")).join(""), b.sync);
     });
     waiting = b;
     queue = b.written;
@@ -114,11 +122,13 @@ export function openJsonlLog<T>(path: string, options: JsonlLogOptions = {}): Js
   };
   const appendAll = (values: readonly T[]): Promise<void> => {
     const b = batch();
+    b.sync = true;
     b.parts.push(values.map((v) => JSON.stringify(v) + "\n").join(""));
     return b.written;
   };
-  const appendLatest = (key: string, value: () => T): Promise<void> => {
+  const appendLatest = (key: string, value: () => T, options: { readonly sync?: boolean } = {}): Promise<void> => {
     const b = batch();
+    if (options.sync !== false) b.sync = true;
     const at = b.keys.get(key);
     if (at === undefined) b.keys.set(key, b.parts.push(value) - 1);
     else b.parts[at] = value;

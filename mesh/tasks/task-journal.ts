@@ -24,10 +24,11 @@ export interface TaskJournal {
   replay(): TaskRecord[];
   /**
    * Appends a snapshot; resolves once it, or a newer snapshot of the same task
-   * appended while it waited for its write, is written (and synced). The snapshot
-   * is encoded when it is written; `rec`'s fields are read now.
+   * appended while it waited for its write, is written and synced (only written,
+   * with `{ sync: false }`: the sync follows within jsonl-log's `unsyncedAtMostMs`).
+   * The snapshot is encoded when it is written; `rec`'s fields are read now.
    */
-  append(record: TaskRecord): Promise<void>;
+  append(record: TaskRecord, options?: { readonly sync?: boolean }): Promise<void>;
   /**
    * Appends `record` after `delayMs` unless an `append` or `defer` of the same
    * task comes first (which replaces it). Best effort: a failed write is
@@ -65,7 +66,8 @@ export function createFileTaskJournal(path: string): TaskJournal {
   };
   const writeDeferred = (taskId: string) => {
     const d = cancelDeferred(taskId);
-    return d === undefined ? Promise.resolve() : log.appendLatest(taskId, d.line).catch((err: unknown) => console.error(`task journal: ${String(err)}`));
+    // Best effort, so written without waiting for a sync.
+    return d === undefined ? Promise.resolve() : log.appendLatest(taskId, d.line, { sync: false }).catch((err: unknown) => console.error(`task journal: ${String(err)}`));
   };
   return {
     replay() {
@@ -79,9 +81,9 @@ export function createFileTaskJournal(path: string): TaskJournal {
       }
       return [...byId.values()];
     },
-    append(rec) {
+    append(rec, options) {
       cancelDeferred(rec.taskId);
-      return log.appendLatest(rec.taskId, lineOf(rec));
+      return log.appendLatest(rec.taskId, lineOf(rec), options);
     },
     defer(rec, delayMs) {
       cancelDeferred(rec.taskId);

@@ -65,8 +65,13 @@ export interface TaskStore {
   hold(record: { taskId: string; fingerprint: string; owner: string; initial: Result }): Promise<void>;
   /** Records a non-terminal state change of a running task. */
   update(taskId: string, result: Result): void;
-  /** Records the terminal result of a running task and wakes everyone waiting for it. */
-  finish(taskId: string, result: Result): Promise<void>;
+  /**
+   * Records the terminal result of a running task and wakes everyone waiting for
+   * it; resolves once the record is journaled: written and synced, or with
+   * `{ sync: false }` written (safe from a crash of the process), its sync
+   * following shortly (task-journal.ts).
+   */
+  finish(taskId: string, result: Result, options?: { readonly sync?: boolean }): Promise<void>;
   /**
    * Ends an execution that failed in a way a retry may fix: the failure is
    * visible to `GetResult`, requests that joined the execution fail with `error`,
@@ -125,9 +130,9 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
    * from memory: the task's outcome is known and is answered, though a restart
    * before the next successful write would not remember it.
    */
-  const persist = async (rec: TaskRecord) => {
+  const persist = async (rec: TaskRecord, options?: { readonly sync?: boolean }) => {
     try {
-      await journal?.append(rec);
+      await journal?.append(rec, options);
     } catch (err) {
       console.error(`task journal: could not record task ${rec.taskId}: ${String(err)}`);
     }
@@ -190,14 +195,14 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       rec.result = result;
       publish(rec);
     },
-    async finish(taskId, result) {
+    async finish(taskId, result, options) {
       const rec = records.get(taskId);
       if (rec === undefined) return;
       if (!isTerminal(rec.result.state)) {
         // A queued task's Delegate ends with QUEUED; its worker may have moved it on already (mirrored in by update): keep the later state.
         if (isTerminal(result.state) || result.state >= rec.result.state) rec.result = result;
         rec.settled = !canRerun(result);
-        await persist(rec);
+        await persist(rec, options);
         publish(rec);
       }
       settle(taskId, { result: rec.result });

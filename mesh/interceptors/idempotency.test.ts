@@ -1,0 +1,33 @@
+import { create } from "@bufbuild/protobuf";
+import { createContextValues } from "@connectrpc/connect";
+import { describe, expect, it, vi } from "vitest";
+import { DelegateRequestSchema, DelegateResponseSchema, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
+import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
+import { meshCall } from "../../test/support/mesh-call.js";
+import type { Identity } from "../auth/identity.js";
+import { callerKey } from "../context-keys.js";
+import { createTaskStore } from "../tasks/task-store.js";
+import { createIdempotencyInterceptor } from "./idempotency.js";
+
+/** One Delegate through the idempotency step as `caller`; returns the options the store's `finish` got. */
+async function finishOptions(caller: Identity): Promise<unknown> {
+  const store = createTaskStore();
+  const finish = vi.spyOn(store, "finish");
+  const values = createContextValues();
+  values.set(callerKey, caller);
+  const step = createIdempotencyInterceptor(store, "worker-a")(() =>
+    Promise.resolve(create(DelegateResponseSchema, { result: { taskId: "t-1", state: TaskState.COMPLETED } })));
+  await step(meshCall(DelegationService.method.delegate, create(DelegateRequestSchema, { taskId: "t-1", intent: "test.echo" }), values));
+  expect(finish).toHaveBeenCalledTimes(1);
+  return finish.mock.calls[0]![2];
+}
+
+describe("createIdempotencyInterceptor", () => {
+  it("answers a caller of its own only once the outcome is synced", async () => {
+    expect(await finishOptions({ subject: "alice", role: "supervisor", expiresAt: 4_102_444_800 })).toEqual({ sync: true });
+  });
+
+  it("answers a task the gateway forwarded once the outcome is written: the gateway syncs it before answering", async () => {
+    expect(await finishOptions({ subject: "alice", role: "supervisor", expiresAt: 4_102_444_800, via: "gateway" })).toEqual({ sync: false });
+  });
+});
