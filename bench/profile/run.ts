@@ -4,8 +4,9 @@
  * `--cpu-prof` while this process drives `Delegate` of `test.echo` at it; then
  * the profile is summarized (profile-summary.ts) per delegation served.
  *
- * Usage: npm run bench:profile [-- --seconds 20] [-- --tracing off]
- * Writes bench/profile/mesh-delegation.md (the summary, committed: it is what
+ * Usage: npm run bench:profile [-- --seconds 20] [-- --tracing off] [-- --in-flight 1]
+ *   (--in-flight: calls kept in flight, default 32; 1 profiles the serial path that low-load latency is made of)
+ * Writes bench/profile/mesh-delegation.md (-<n>-in-flight.md for another load; the summary, committed: it is what
  * BENCHMARKS.md cites) and bench/results/mesh-delegation.folded (folded stacks
  * for a flame graph, e.g. `flamegraph.pl bench/results/mesh-delegation.folded`;
  * gitignored, as is the raw .cpuprofile kept beside it).
@@ -25,8 +26,10 @@ const arg = (name: string, fallback: string) => {
 const SECONDS = Number(arg("seconds", "15"));
 const WARMUP_SECONDS = Number(arg("warmup", "5"));
 const TRACING = arg("tracing", "on") === "on";
-const IN_FLIGHT = 32;
-const CHANNELS = 4;
+const IN_FLIGHT = Number(arg("in-flight", "32"));
+const CHANNELS = Math.min(4, IN_FLIGHT);
+/** Output names: mesh-delegation, or mesh-delegation-<n>-in-flight for another load. */
+const NAME = IN_FLIGHT === 32 ? "mesh-delegation" : `mesh-delegation-${IN_FLIGHT}-in-flight`;
 
 const dir = mkdtempSync(join(os.tmpdir(), "agentmesh-profile-"));
 const env = TRACING
@@ -49,8 +52,8 @@ if (file === undefined) throw new Error(`the mesh process wrote no profile into 
 const summary = summarizeProfile(join(dir, file), 25);
 const resultsDir = join(repoRoot, "bench", "results");
 mkdirSync(resultsDir, { recursive: true });
-copyFileSync(join(dir, file), join(resultsDir, "mesh-delegation.cpuprofile"));
-writeFileSync(join(resultsDir, "mesh-delegation.folded"), summary.folded);
+copyFileSync(join(dir, file), join(resultsDir, `${NAME}.cpuprofile`));
+writeFileSync(join(resultsDir, `${NAME}.folded`), summary.folded);
 rmSync(dir, { recursive: true, force: true });
 
 const load = os.loadavg().map((x) => x.toFixed(2)).join(", ");
@@ -64,7 +67,7 @@ const md = [
     `p50 ${measured.p50.toFixed(1)} ms). Node ${process.version}, ${os.cpus().length} vCPU, load average ${load} at the end; ${new Date().toISOString()}.`,
   "",
   `Sampled ${summary.totalMs.toFixed(0)} ms, main thread busy ${summary.busyMs.toFixed(0)} ms. Regenerate with \`npm run bench:profile\`; ` +
-    "folded stacks for a flame graph are written to bench/results/mesh-delegation.folded.",
+    `folded stacks for a flame graph are written to bench/results/${NAME}.folded.`,
   "",
   "## Time by component",
   "",
@@ -85,5 +88,5 @@ const md = [
   profileTable("frame", summary.topTotal, served),
   "",
 ].join("\n");
-writeFileSync(join(repoRoot, "bench", "profile", "mesh-delegation.md"), md);
+writeFileSync(join(repoRoot, "bench", "profile", `${NAME}.md`), md);
 process.stdout.write(md);

@@ -4,10 +4,11 @@
  * and, for `AuditService.QueryDecisions`, an in-memory index of the newest
  * records, rebuilt from the file at start.
  *
- * Nobody waits for a record's write (the call goes on), so the file is synced
- * lazily (mesh/storage/jsonl-log.ts): each record is written at once, which a
- * crash of the service does not undo, and synced within `auditSyncEveryMs`, so a
- * crash of the machine loses at most that much of the trail.
+ * Nobody waits for a record's write (the call goes on), so the file is written
+ * and synced lazily (mesh/storage/jsonl-log.ts): records made within
+ * `auditGatherMs` of each other go out in one write, and the file is synced
+ * within `auditSyncEveryMs`. A crash of the service loses at most the records of
+ * the last `auditGatherMs`; a crash of the machine, of the last `auditSyncEveryMs`.
  */
 import { randomUUID } from "node:crypto";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
@@ -21,6 +22,8 @@ import { openJsonlLog } from "../storage/jsonl-log.js";
 
 /** Longest time an audit record written stays unsynced. */
 export const auditSyncEveryMs = 200;
+/** Records made this close together go out in one write; a crash of the service loses at most these. */
+export const auditGatherMs = 10;
 
 /** Options of `createAuditLog`. */
 export interface AuditLogOptions {
@@ -70,7 +73,7 @@ export interface AuditLog {
 export function createAuditLog(path: string, options: AuditLogOptions = {}): AuditLog {
   const logger = options.logger ?? createLogger("audit");
   const max = options.maxRecords ?? 100_000;
-  const file = openJsonlLog<JsonValue>(path, { syncEveryMs: auditSyncEveryMs });
+  const file = openJsonlLog<JsonValue>(path, { syncEveryMs: auditSyncEveryMs, gatherMs: auditGatherMs });
   // A ring of the newest records: `next` is where the next one goes.
   const ring: AuditRecord[] = [];
   let next = 0;

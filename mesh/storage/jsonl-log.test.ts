@@ -129,6 +129,7 @@ describe("openJsonlLog", () => {
   it("refuses a syncEveryMs that is not a positive number", () => {
     for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => openJsonlLog(path, { syncEveryMs: bad })).toThrow(/syncEveryMs must be a positive number/);
+      expect(() => openJsonlLog(path, { gatherMs: bad })).toThrow(/gatherMs must be a positive number/);
     }
   });
 
@@ -142,6 +143,19 @@ describe("openJsonlLog", () => {
     expect(synced).toEqual(['{"k":"a"}\n']);
     await Promise.all([log.appendLatest("b", () => ({ k: "b" }), { sync: false }), log.append({ k: "c" })]);
     expect(synced.length).toBe(2); // the batch of b and c was synced before either resolved
+    await log.close();
+  });
+
+  it("with gatherMs, writes appends made one at a time within the window in one write", async () => {
+    const log = openJsonlLog<{ n: number }>(path, { syncEveryMs: 1_000, gatherMs: 300 });
+    const writes: Promise<void>[] = [];
+    for (let n = 0; n < 4; n++) {
+      writes.push(log.append({ n }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(readFileSync(path, "utf8")).toBe(""); // still gathering
+    await Promise.all(writes);
+    expect(log.readAll()).toEqual([0, 1, 2, 3].map((n) => ({ n })));
     await log.close();
   });
 });

@@ -59,6 +59,13 @@ export interface JsonlLogOptions {
    * appends resolve.
    */
   readonly syncEveryMs?: number;
+  /**
+   * Gather appends this long before a batch is written (one write instead of
+   * one per append when they come one at a time); a crash of the process loses
+   * at most the appends gathered. Unset: a batch is written as soon as the one
+   * before it is done.
+   */
+  readonly gatherMs?: number;
 }
 
 /** Opens (creating if needed, with its directory) the log at `path`. */
@@ -66,7 +73,10 @@ export function openJsonlLog<T>(path: string, options: JsonlLogOptions = {}): Js
   mkdirSync(dirname(path), { recursive: true });
   if (!existsSync(path)) closeSync(openSync(path, "a"));
   const lazy = options.syncEveryMs;
-  if (lazy !== undefined && !(Number.isFinite(lazy) && lazy > 0)) throw new RangeError(`syncEveryMs must be a positive number of ms, not ${lazy}`);
+  for (const [name, ms] of Object.entries({ syncEveryMs: lazy, gatherMs: options.gatherMs })) {
+    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new RangeError(`${name} must be a positive number of ms, not ${ms}`);
+  }
+  const gather = options.gatherMs === undefined ? undefined : () => new Promise<void>((resolve) => setTimeout(resolve, options.gatherMs));
   let handle: Promise<FileHandle> | undefined;
   /** The lazy sync scheduled, if any, and the last one started. */
   let lazySync: NodeJS.Timeout | undefined;
@@ -112,7 +122,7 @@ export function openJsonlLog<T>(path: string, options: JsonlLogOptions = {}): Js
     const b: Batch = { parts: [], keys: new Map(), sync: false, written: Promise.resolve() };
     // Each batch waits for the one before, whether that one succeeded or not;
     // from then on it takes no more appends (they form the next batch).
-    b.written = queue.catch(() => undefined).then(() => {
+    b.written = queue.catch(() => undefined).then(gather).then(() => {
       if (waiting === b) waiting = undefined;
       return writeBatch(b.parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p()) + "\n")).join(""), b.sync);
     });

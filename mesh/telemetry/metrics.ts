@@ -11,8 +11,8 @@
  *   the console, or a reader a test injects), and
  * - is appended to the embedded fact store `<dataDir>/<service>.metrics.jsonl`,
  *   which `agentmesh report` reads: facts, not pre-aggregated snapshots, so a
- *   report over any time window is exact. Written at once and synced within
- *   `telemetrySyncEveryMs` (span-file-exporter.ts).
+ *   report over any time window is exact. Written within `factGatherMs` and
+ *   synced within `telemetrySyncEveryMs` (span-file-exporter.ts).
  *
  * Instruments (attributes in the `agentmesh.*` namespace):
  * | name | kind | unit | attributes |
@@ -115,6 +115,9 @@ export interface MetricsOptions {
   readonly now?: () => number;
 }
 
+/** Facts made this close together go out in one write to the fact store. */
+const factGatherMs = 10;
+
 /** Bucket bounds of `agentmesh.task.duration`, seconds. */
 const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
@@ -124,7 +127,7 @@ export async function startMetrics(o: MetricsOptions): Promise<DelegationMetrics
   const readers = o.reader === undefined ? await readersOf(o.config) : [o.reader];
   const provider = new MeterProvider({ resource: o.resource, readers });
   const instruments = createInstruments(provider, o.version);
-  const store: JsonlLog<MetricFact> | undefined = o.config.exporters.includes("embedded") ? openJsonlLog<MetricFact>(join(o.dataDir, metricsFileName(o.service)), { syncEveryMs: telemetrySyncEveryMs }) : undefined;
+  const store: JsonlLog<MetricFact> | undefined = o.config.exporters.includes("embedded") ? openJsonlLog<MetricFact>(join(o.dataDir, metricsFileName(o.service)), { syncEveryMs: telemetrySyncEveryMs, gatherMs: factGatherMs }) : undefined;
   const writes = new Set<Promise<void>>();
   const keep = (fact: MetricFact) => {
     recordFact(instruments, fact);
