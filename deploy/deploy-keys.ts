@@ -1,5 +1,5 @@
 /**
- * Makes the keys a deployment runs with: one Ed25519 signing key per mesh
+ * Makes the keys a deployment runs with: one ES256 (P-256) signing key per mesh
  * process (the gateway, every agent, the sagas service), one for the operator's `agentmesh`
  * command, the JWKS of all their public keys, and the role keys that let only
  * the gateway's key sign gateway tokens and only the operator's key sign
@@ -16,9 +16,9 @@ import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exportJWK, generateKeyPair } from "jose";
+import { exportJWK } from "jose";
 import { kubectlApply } from "./render-manifests.js";
-import { devKeyAlgorithm } from "../mesh/auth/keys.js";
+import { devKeyAlgorithm, generateDevKeyPair } from "../mesh/auth/keys.js";
 
 const servicesDir = fileURLToPath(new URL("../services", import.meta.url));
 
@@ -74,7 +74,7 @@ export async function writeDeployKeys(dir: string, processes: readonly string[] 
   const write = (path: string, value: unknown) => writeText(path, JSON.stringify(value, null, 2) + "\n");
   for (const name of [...processes, "cli"]) {
     const kid = `${name}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
-    const { privateKey, publicKey } = await generateKeyPair(algorithm, { crv: "Ed25519", extractable: true });
+    const { privateKey, publicKey } = await generateDevKeyPair();
     const meta = { kid, alg: algorithm, use: "sig" };
     const keyDir = name === "cli" ? join(dir, "cli", "keys") : join(dir, name);
     await mkdir(keyDir, { recursive: true, mode: 0o700 });

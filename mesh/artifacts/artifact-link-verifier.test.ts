@@ -1,7 +1,7 @@
 /**
  * Signed artifact links: jose signs them, the synchronous verifier accepts
- * exactly what jose accepts for the mesh's keys (EdDSA development keys and
- * ES256 production keys), and refuses altered, foreign, expired and confused
+ * exactly what jose accepts for the mesh's keys (ES256 development and deploy
+ * keys, EdDSA keys made before those were ES256), and refuses altered, foreign, expired and confused
  * tokens with the reason the endpoint answers.
  */
 import { readFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import type { JsonWebKey } from "node:crypto";
 import { createTestKeys, foreignSigningKey } from "../../test/support/test-keys.js";
 import type { TestKeys } from "../../test/support/test-keys.js";
 import { issueToken, tokenIssuer } from "../auth/tokens.js";
+import { devKeyAlgorithm } from "../auth/keys.js";
 import type { SigningKey } from "../auth/keys.js";
 import { ArtifactLinkError } from "./artifact-link-error.js";
 import { artifactLinkAudience, artifactLinkType, artifactLinkUri, signArtifactLink } from "./artifact-link.js";
@@ -65,7 +66,7 @@ describe("signArtifactLink and createArtifactLinkVerifier", () => {
   it("signs a JWT jose verifies, and the verifier returns the claims it was signed with", async () => {
     const jws = await signArtifactLink(keys.key, claims);
     const { payload, protectedHeader } = await jwtVerify(jws, keys.keys, { audience: artifactLinkAudience, issuer: "agentmesh", currentDate: new Date(now), typ: artifactLinkType });
-    expect(protectedHeader).toEqual({ alg: "EdDSA", kid: keys.key.kid, typ: "agentmesh-artifact+jwt" });
+    expect(protectedHeader).toEqual({ alg: devKeyAlgorithm, kid: keys.key.kid, typ: "agentmesh-artifact+jwt" });
     expect(payload).toEqual({
       iss: "agentmesh", aud: "agentmesh:artifacts", sub: "alice", art: "a1B2_c3-d4", dig: claims.digest, size: 1234, mt: "text/plain", task: "task-1",
       iat: expect.any(Number) as number, exp: claims.expiresAt,
@@ -73,10 +74,10 @@ describe("signArtifactLink and createArtifactLinkVerifier", () => {
     expect(verifier.verify(jws, now)).toEqual(claims);
   });
 
-  it("verifies links signed with an ES256 key", async () => {
-    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
-    const es: SigningKey = { kid: "prod-1", alg: "ES256", key: privateKey };
-    const esVerifier = createArtifactLinkVerifier({ keys: [{ ...(await exportJWK(publicKey)), kid: "prod-1", alg: "ES256" }] });
+  it("verifies links signed with an EdDSA key (the development and deploy keys' algorithm before ES256)", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const es: SigningKey = { kid: "older-1", alg: "EdDSA", key: privateKey };
+    const esVerifier = createArtifactLinkVerifier({ keys: [{ ...(await exportJWK(publicKey)), kid: "older-1", alg: "EdDSA" }] });
     const jws = await signArtifactLink(es, claims);
     expect(esVerifier.verify(jws, now)).toEqual(claims);
     expect(refusal(() => esVerifier.verify(withPayload(jws, (p) => { p.task = "task-2"; }), now)).message).toBe("not a link signed by the mesh: signature verification failed");

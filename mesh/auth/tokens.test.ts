@@ -54,9 +54,9 @@ describe("ensureDevKeys", () => {
     expect(statSync(paths.signingKeyPath).mode & 0o777).toBe(0o600);
     const priv = JSON.parse(readFileSync(paths.signingKeyPath, "utf8")) as Record<string, unknown>;
     const jwks = JSON.parse(readFileSync(paths.jwksPath, "utf8")) as { keys: Record<string, unknown>[] };
-    expect(priv).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: devKeyAlgorithm, use: "sig" });
+    expect(priv).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
     expect(typeof priv.d).toBe("string");
-    expect(jwks.keys).toEqual([{ kty: "OKP", crv: "Ed25519", x: priv.x, kid: priv.kid, alg: devKeyAlgorithm, use: "sig" }]);
+    expect(jwks.keys).toEqual([{ kty: "EC", crv: "P-256", x: priv.x, y: priv.y, kid: priv.kid, alg: devKeyAlgorithm, use: "sig" }]);
   });
 
   it("keeps the existing pair on a second call: same paths, same files, same kid", async () => {
