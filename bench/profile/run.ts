@@ -58,7 +58,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const load = os.loadavg().map((x) => x.toFixed(2)).join(", ");
 const md = [
-  `# CPU profile of the mesh process under delegation load`,
+  IN_FLIGHT === 32 ? `# CPU profile of the mesh process under delegation load` : `# CPU profile of the mesh process at ${IN_FLIGHT} call${IN_FLIGHT === 1 ? "" : "s"} in flight`,
   "",
   `Gateway + worker-a in one process (bench/tracing/mesh-process.ts), tracing ${TRACING ? "on (embedded span store)" : "off"}; ` +
     `\`Delegate\` of \`test.echo\`, ${IN_FLIGHT} in flight over ${CHANNELS} grpc-js channels from another process; ` +
@@ -66,7 +66,7 @@ const md = [
     `${(summary.busyMs / served * 1000).toFixed(0)} µs of main-thread CPU per delegation; measured phase ${measured.perSecond.toFixed(0)} delegations/s, ` +
     `p50 ${measured.p50.toFixed(1)} ms). Node ${process.version}, ${os.cpus().length} vCPU, load average ${load} at the end; ${new Date().toISOString()}.`,
   "",
-  `Sampled ${summary.totalMs.toFixed(0)} ms, main thread busy ${summary.busyMs.toFixed(0)} ms. Regenerate with \`npm run bench:profile\`; ` +
+  `Sampled ${summary.totalMs.toFixed(0)} ms, main thread busy ${summary.busyMs.toFixed(0)} ms. Regenerate with \`npm run bench:profile${IN_FLIGHT === 32 ? "" : ` -- --in-flight ${IN_FLIGHT}`}\`; ` +
     `folded stacks for a flame graph are written to bench/results/${NAME}.folded.`,
   "",
   "## Time by component",

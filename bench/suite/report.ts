@@ -1,8 +1,9 @@
 /**
  * BENCHMARKS.md from a suite run: the machine and how loaded it was, the table
  * of every scenario's rows, then the hand-written findings
- * (bench/suite/findings.md) and the latest CPU profile summary
- * (bench/profile/mesh-delegation.md), copied in verbatim so that a new run
+ * (bench/suite/findings.md) and the latest CPU profile summaries
+ * (bench/profile/mesh-delegation.md under load, mesh-delegation-1-in-flight.md
+ * at one call in flight), copied in verbatim so that a new run
  * keeps them.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -86,7 +87,12 @@ export function benchmarksMarkdown(info: RunInfo, outcomes: readonly ScenarioOut
       `other processes used ${s.foreignCores?.median.toFixed(2) ?? "?"} cores (median), up to ${s.foreignCores?.max.toFixed(2) ?? "?"}, during its runs.`);
   }
   if (remeasured.length > 0) lines.push("");
-  for (const [file, fallback] of [["bench/suite/findings.md", ""], ["bench/profile/mesh-delegation.md", "(no profile yet: `npm run bench:profile`)"]] as const) {
+  const profiles = [
+    ["bench/suite/findings.md", ""],
+    ["bench/profile/mesh-delegation.md", "(no profile yet: `npm run bench:profile`)"],
+    ["bench/profile/mesh-delegation-1-in-flight.md", "(no profile at one call in flight yet: `npm run bench:profile -- --in-flight 1`)"],
+  ] as const;
+  for (const [file, fallback] of profiles) {
     const path = join(repoRoot, file);
     const text = existsSync(path) ? readFileSync(path, "utf8").replace(/^# /, "## ").replace(/\n## /g, "\n### ") : fallback;
     if (text !== "") lines.push(text.trimEnd(), "");
