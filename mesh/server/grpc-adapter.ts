@@ -10,6 +10,7 @@ import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import type { BoundService, HeaderReader, MeshCall, MeshHandler } from "../call.js";
 import { meshError, toConnectError } from "../errors.js";
+import { encodeResultResponse } from "../tasks/result-wire.js";
 
 /** A request that could not be decoded; the call fails with INVALID_ARGUMENT. */
 class UndecodableRequest {
@@ -34,7 +35,8 @@ export function addGrpcService(server: grpc.Server, bound: BoundService): void {
           return new UndecodableRequest(err);
         }
       },
-      responseSerialize: (m: Message) => Buffer.from(toBinary(method.output, create(method.output, m))),
+      // A task result the journal encoded already is answered with its bytes (result-wire.ts).
+      responseSerialize: (m: Message) => Buffer.from(encodeResultResponse(method.output, m) ?? toBinary(method.output, create(method.output, m))),
       responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
       originalName: method.localName,
     };

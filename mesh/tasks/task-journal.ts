@@ -13,9 +13,10 @@
  * for its start record's write and sync to finish first: that wait was a whole
  * `fdatasync` on the answer's path at each service (bench/suite/findings.md).
  */
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { ResultSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import { openJsonlLog } from "../storage/jsonl-log.js";
+import { resultToBinary } from "./result-wire.js";
 import type { TaskRecord } from "./task-store.js";
 
 /** Where task records are kept; see `createFileTaskJournal`. */
@@ -56,7 +57,7 @@ export function createFileTaskJournal(path: string): TaskJournal {
   const deferred = new Map<string, { line: () => Line; timer: NodeJS.Timeout }>();
   const lineOf = (rec: TaskRecord): (() => Line) => {
     const { taskId, fingerprint, owner, result } = rec;
-    return () => ({ t: taskId, f: fingerprint, o: owner, r: Buffer.from(toBinary(ResultSchema, result)).toString("base64") });
+    return () => ({ t: taskId, f: fingerprint, o: owner, r: Buffer.from(resultToBinary(result)).toString("base64") });
   };
   const cancelDeferred = (taskId: string) => {
     const d = deferred.get(taskId);
