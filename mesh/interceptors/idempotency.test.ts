@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { createContextValues } from "@connectrpc/connect";
+import { Code, createContextValues } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";
 import { DelegateRequestSchema, DelegateResponseSchema, DelegationService } from "../../gen/agentmesh/v1/delegation_pb.js";
 import { TaskState } from "../../gen/agentmesh/v1/task_pb.js";
 import { meshCall } from "../../test/support/mesh-call.js";
 import type { Identity } from "../auth/identity.js";
 import { callerKey } from "../context-keys.js";
+import { taskDeadlineExceeded } from "../errors.js";
 import { createTaskStore } from "../tasks/task-store.js";
 import { createIdempotencyInterceptor } from "./idempotency.js";
 
@@ -29,5 +30,30 @@ describe("createIdempotencyInterceptor", () => {
 
   it("answers a task the gateway forwarded once the outcome is written: the gateway syncs it before answering", async () => {
     expect(await finishOptions({ subject: "alice", role: "supervisor", expiresAt: 4_102_444_800, via: "gateway" })).toEqual({ sync: false });
+  });
+
+  it("runs the task again for a joined call when the execution it joined let the task go at its own deadline", async () => {
+    const store = createTaskStore();
+    const values = () => {
+      const v = createContextValues();
+      v.set(callerKey, { subject: "alice", role: "supervisor", expiresAt: 4_102_444_800 });
+      return v;
+    };
+    let runs = 0;
+    const step = createIdempotencyInterceptor(store, "worker-a")(async () => {
+      runs++;
+      if (runs === 1) {
+        // The first attempt stops at its deadline a moment after its caller gave up.
+        await new Promise((r) => setTimeout(r, 80));
+        throw taskDeadlineExceeded();
+      }
+      return create(DelegateResponseSchema, { result: { taskId: "t-1", state: TaskState.COMPLETED } });
+    });
+    const req = create(DelegateRequestSchema, { taskId: "t-1", intent: "test.sleep" });
+    const first = step({ ...meshCall(DelegationService.method.delegate, req, values()), deadline: Date.now() + 40 });
+    await expect(first).rejects.toMatchObject({ code: Code.DeadlineExceeded });
+    // The retry, without a deadline, arrives while the first attempt still holds the task.
+    const retry = (await step(meshCall(DelegationService.method.delegate, req, values()))) as { result: { state: TaskState } };
+    expect([retry.result.state, runs]).toEqual([TaskState.COMPLETED, 2]);
   });
 });

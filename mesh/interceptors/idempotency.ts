@@ -22,7 +22,7 @@ import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshCall, MeshHandler, MeshInterceptor } from "../call.js";
 import { canonicalJson } from "../canonical-json.js";
 import { callerKey, taskSignalKey } from "../context-keys.js";
-import { meshError, taskDeadlineExceeded, taskErrorOf, toConnectError } from "../errors.js";
+import { errorDetailOf, meshError, taskDeadlineExceeded, taskErrorOf, toConnectError } from "../errors.js";
 import type { TaskStore } from "../tasks/task-store.js";
 import { initialResult } from "../tasks/result-builder.js";
 import { isTerminal } from "../tasks/task-states.js";
@@ -41,13 +41,31 @@ export function createIdempotencyInterceptor(store: TaskStore, agent: string): M
       // Nobody waits for this call any more (it may have been canceled already): start nothing.
       throw meshError(Code.Canceled, "the call ended before the task started", { reason: "call_ended" });
     }
-    const outcome = store.begin({ taskId: req.taskId, fingerprint, owner: caller.subject, initial: initialResult(req, call, agent) });
-    if (outcome.kind === "finished") return { result: outcome.result };
     const deadline = effectiveDeadlineMs(call.deadline, req);
-    if (outcome.kind === "joined") return { result: await whileCallLasts(outcome.done, call.signal, deadline) };
-    call.values.set(taskSignalKey, outcome.signal);
-    return { result: await whileCallLasts(execute(store, next, call, req.taskId, { sync: caller.via === undefined }), call.signal, deadline) };
+    for (;;) {
+      const outcome = store.begin({ taskId: req.taskId, fingerprint, owner: caller.subject, initial: initialResult(req, call, agent) });
+      if (outcome.kind === "finished") return { result: outcome.result };
+      if (outcome.kind === "started") {
+        call.values.set(taskSignalKey, outcome.signal);
+        return { result: await whileCallLasts(execute(store, next, call, req.taskId, { sync: caller.via === undefined }), call.signal, deadline) };
+      }
+      try {
+        return { result: await whileCallLasts(outcome.done, call.signal, deadline) };
+      } catch (err) {
+        // The execution this call joined ran out of its own caller's time and let
+        // the task go (a retryable outcome); this call may have more: run it again,
+        // as its caller's retry would. (E.g. a retry without a deadline that
+        // arrives while the first attempt is still stopping at its deadline.)
+        if (!isDeadlineRelease(err) || call.signal.aborted || (deadline !== undefined && Date.now() >= deadline)) throw err;
+      }
+    }
   };
+}
+
+/** True for the error an execution was released with when its task's deadline passed (`taskDeadlineExceeded`). */
+function isDeadlineRelease(err: unknown): boolean {
+  const ce = toConnectError(err);
+  return ce.code === Code.DeadlineExceeded && errorDetailOf(ce)?.reason === "deadline_exceeded";
 }
 
 /**
