@@ -20,26 +20,38 @@ _intent := settings.intents[_intent_name]
 
 _data_classes := ["public", "internal", "confidential", "restricted"]
 
-_class_rank := {class: i | some i, class in _data_classes}
+# The index of each class in _data_classes (test_class_rank_follows_data_classes),
+# written out: a comprehension would be rebuilt on every evaluation.
+_class_rank := {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
+
+# Scope checks look in the data's scope lists (`in` on an array) rather than
+# building sets of scopes on every evaluation.
 
 # METADATA
-# title: caller_scopes
+# title: caller_holds
 # description: |
-#   The caller's scopes: its role's, plus the agent's own when the caller's subject
-#   names an agent in data.
-caller_scopes := {s | some s in object.get(settings.roles, [_role, "scopes"], [])} | {s | some s in object.get(settings.agents, [_subject, "scopes"], [])}
+#   True when the caller holds `scope`: its role's scopes, plus the agent's own
+#   when the caller's subject names an agent in data.
+caller_holds(scope) if scope in _caller_role_scopes
+
+caller_holds(scope) if scope in _caller_own_scopes
+
+_caller_role_scopes := object.get(settings.roles, [_role, "scopes"], [])
+
+_caller_own_scopes := object.get(settings.agents, [_subject, "scopes"], [])
 
 # METADATA
-# title: agent_scopes
+# title: agent_holds
 # description: |
-#   The scopes of the agent `name` when it serves a call: those of the role it runs
-#   as (its data entry's `role`, default worker) plus its own. The input names only
-#   the serving agent, not its role, so the role comes from data.
-agent_scopes(name) := role_scopes | own if {
+#   True when the agent `name` holds `scope` when it serves a call: the scopes of
+#   the role it runs as (its data entry's `role`, default worker) plus its own.
+#   The input names only the serving agent, not its role, so the role comes from data.
+agent_holds(name, scope) if {
 	role := object.get(settings.agents, [name, "role"], settings.default_agent_role)
-	role_scopes := {s | some s in object.get(settings.roles, [role, "scopes"], [])}
-	own := {s | some s in object.get(settings.agents, [name, "scopes"], [])}
+	scope in object.get(settings.roles, [role, "scopes"], [])
 }
+
+agent_holds(name, scope) if scope in object.get(settings.agents, [name, "scopes"], [])
 
 _may_delegate if object.get(settings.roles, [_role, "may_delegate"], false) == true
 
@@ -77,17 +89,16 @@ deny contains reasons.reason("feature_disabled", msg) if {
 
 deny contains reasons.reason("scope_missing", msg) if {
 	some scope in object.get(_intent, "required_scopes", [])
-	not scope in caller_scopes
+	not caller_holds(scope)
 	msg := sprintf("%s lacks scope %s required by %s", [_subject, scope, _intent_name])
 }
 
 deny contains reasons.reason("tool_not_in_scope", msg) if {
 	_at_agent
 	agent := input.service.name
-	scopes := agent_scopes(agent)
 	some tool in _intent_tools
 	scope := settings.tool_scope(tool)
-	not scope in scopes
+	not agent_holds(agent, scope)
 	msg := sprintf("agent %s lacks scope %s for tool %s, which %s uses", [agent, scope, tool, _intent_name])
 }
 

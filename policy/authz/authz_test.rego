@@ -207,11 +207,40 @@ test_deny_intent_without_a_maximum_takes_only_public_data if {
 }
 
 test_allow_caller_scopes_are_role_and_agent_scopes if {
-	s := authz.caller_scopes with input as _input({"caller": {"subject": "writer", "role": "boss"}}) with data.agentmesh.config as _config
-	s == {"plan", "write", "read", "tool:pen"}
+	held := {s |
+		some s in ["plan", "write", "read", "tool:pen", "tool:shared", "other"]
+		authz.caller_holds(s)
+	} with input as _input({"caller": {"subject": "writer", "role": "boss"}}) with data.agentmesh.config as _config
+	held == {"plan", "write", "read", "tool:pen"}
 }
 
 test_allow_agent_scopes_of_an_agent_not_in_data_are_the_default_roles if {
-	s := authz.agent_scopes("stranger") with data.agentmesh.config as object.union(_config, {"roles": {"worker": {"scopes": ["tool:x"]}}})
-	s == {"tool:x"}
+	held := {s |
+		some s in ["tool:x", "tool:shared", "tool:pen", "plan"]
+		authz.agent_holds("stranger", s)
+	} with data.agentmesh.config as object.union(_config, {"roles": {"worker": {"scopes": ["tool:x"]}}})
+	held == {"tool:x"}
+}
+
+test_allow_agent_scopes_are_its_roles_and_its_own if {
+	held := {s |
+		some s in ["tool:x", "tool:shared", "tool:pen", "plan", "read"]
+		authz.agent_holds("writer", s)
+	} with data.agentmesh.config as _config
+	held == {"tool:shared", "tool:pen", "read"}
+}
+
+test_allow_scopes_given_as_a_non_list_are_none if {
+	held := {s |
+		some s in ["plan", "tool:pen"]
+		authz.caller_holds(s)
+	} with input as _input({"caller": {"subject": "writer", "role": "boss"}}) with data.agentmesh.config as object.union(_config, {
+		"roles": {"boss": {"may_delegate": true, "scopes": "plan"}},
+		"agents": {"writer": {"role": "boss", "scopes": "tool:pen"}},
+	})
+	held == set()
+}
+
+test_class_rank_follows_data_classes if {
+	authz._class_rank == {class: i | some i, class in authz._data_classes}
 }

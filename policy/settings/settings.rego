@@ -70,4 +70,12 @@ flag_on(name) if object.get(flags, name, false) == true
 # METADATA
 # title: tool_scope
 # description: The scope an agent needs to use `tool`; `tool:<name>` unless data says otherwise.
-tool_scope(tool) := object.get(_config, ["tools", tool, "scope"], sprintf("tool:%s", [tool]))
+tool_scope(tool) := object.get(_config, ["tools", tool, "scope"], _default_tool_scope(tool))
+
+# object.get evaluates its default on every call, and sprintf is the one builtin
+# the Wasm module calls out to the host for (JSON both ways, several µs a call):
+# concat builds the same string inside the module. sprintf stays for a tool that
+# is not a string, which concat refuses.
+_default_tool_scope(tool) := concat("", ["tool:", tool]) if is_string(tool)
+
+_default_tool_scope(tool) := sprintf("tool:%s", [tool]) if not is_string(tool)

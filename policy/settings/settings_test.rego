@@ -59,3 +59,9 @@ test_allow_shipped_data_is_in_place if {
 	settings.revision != ""
 	count(settings.intents) > 0
 }
+
+test_allow_tool_scope_of_a_tool_that_is_not_a_string if {
+	# What sprintf makes of it, as before concat took over for strings.
+	settings.tool_scope(7) == sprintf("tool:%s", [7]) with data.agentmesh.config as {}
+	settings.tool_scope(true) == "tool:true" with data.agentmesh.config as {"tools": {}}
+}
