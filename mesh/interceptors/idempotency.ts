@@ -47,7 +47,7 @@ export function createIdempotencyInterceptor(store: TaskStore, agent: string): M
       if (outcome.kind === "finished") return { result: outcome.result };
       if (outcome.kind === "started") {
         call.values.set(taskSignalKey, outcome.signal);
-        return { result: await whileCallLasts(execute(store, next, call, req.taskId, { sync: caller.via === undefined }), call.signal, deadline) };
+        return { result: await whileCallLasts(execute(store, next, call, req.taskId), call.signal, deadline) };
       }
       try {
         return { result: await whileCallLasts(outcome.done, call.signal, deadline) };
@@ -68,19 +68,11 @@ function isDeadlineRelease(err: unknown): boolean {
   return ce.code === Code.DeadlineExceeded && errorDetailOf(ce)?.reason === "deadline_exceeded";
 }
 
-/**
- * Runs the task to its end and records the outcome; rejects only when the claim
- * was released. The outcome is answered once its record is synced, or, for a
- * task the gateway forwarded (`sync: false`), once it is written: the gateway
- * syncs its own record of the outcome before it answers (it is a caller without
- * `via`), so one sync on the answer's path keeps it through a crash of either
- * machine, and this service's record, written, is safe from a crash of this
- * process and synced shortly after (task-journal.ts).
- */
-async function execute(store: TaskStore, next: MeshHandler, call: MeshCall, taskId: string, durability: { readonly sync: boolean }): Promise<Result> {
+/** Runs the task to its end and records the outcome (synced before it is answered); rejects only when the claim was released. */
+async function execute(store: TaskStore, next: MeshHandler, call: MeshCall, taskId: string): Promise<Result> {
   try {
     const response = (await next(call)) as DelegateResponse;
-    await store.finish(taskId, response.result!, durability);
+    await store.finish(taskId, response.result!);
     // A queued task's answer is what was accepted, QUEUED, though its worker may have moved it on already.
     return isTerminal(response.result!.state) ? store.get(taskId)!.result : response.result!;
   } catch (err) {

@@ -111,13 +111,13 @@ describe("openJsonlLog", () => {
 
   it("with syncEveryMs, resolves appends once written and syncs at most once per interval, and on close", async () => {
     const { synced } = watchSyncs();
-    const log = openJsonlLog<{ n: number }>(path, { syncEveryMs: 50 });
+    const log = openJsonlLog<{ n: number }>(path, { syncEveryMs: 400 });
     for (let n = 0; n < 5; n++) {
       await log.append({ n }); // resolves without waiting for a sync
       expect(readFileSync(path, "utf8").split("\n").filter(Boolean)).toHaveLength(n + 1);
     }
     expect(synced.length).toBe(0);
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 600));
     expect(synced.length).toBe(1); // one sync for the five, after the interval
     expect(synced[0]!.split("\n").filter(Boolean)).toHaveLength(5);
     await log.append({ n: 5 });

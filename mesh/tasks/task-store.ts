@@ -12,7 +12,6 @@ import { ResultSchema, TaskErrorSchema, TaskState } from "../../gen/agentmesh/v1
 import type { Result } from "../../gen/agentmesh/v1/task_pb.js";
 import { meshError } from "../errors.js";
 import { isTerminal } from "./task-states.js";
-import { startRecordDelayMs } from "./task-journal.js";
 import type { TaskJournal } from "./task-journal.js";
 
 /** A task as the store keeps it. */
@@ -182,10 +181,10 @@ export function createTaskStore(journal?: TaskJournal): TaskStore {
       const rec: TaskRecord = { taskId, fingerprint, owner, result: initial, settled: false };
       records.set(taskId, rec);
       // Recording the start is best effort: a start lost in a crash replays as no
-      // record at all, which a retry treats the same as an interrupted run. So it
-      // is written only if the task is still running after a moment: a short
-      // task's answer waits for one write, of its final record (task-journal.ts).
-      journal?.defer(rec, startRecordDelayMs);
+      // record at all, which a retry treats the same as an interrupted run. It is
+      // written at once: a held task (approvals) depends on it to replay as
+      // interrupted rather than as still waiting for its approval.
+      journal?.append(rec).catch((err: unknown) => console.error(`task journal: ${String(err)}`));
       publish(rec);
       return { kind: "started", signal: controller.signal };
     },
